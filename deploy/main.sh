@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The README's main command: installs what it needs on a fresh Debian 12 (as root), builds,
+# starts a private nats-server and PostgreSQL when NATS_URL / DATABASE_URL are not set, runs
+# the fleet under the supervisor and prints its health. Ctrl-C stops everything it started.
+#   POLYTRADE_RUN_SECONDS=N   stop by itself after N seconds (demos, CI smoke)
+#   POLYTRADE_MANIFEST=path   another fleet manifest (default deploy/fleet.local.yaml)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+source deploy/infra.sh
+
+bash deploy/bootstrap.sh
+cmake --preset default >/dev/null
+cmake --build --preset default -j "$(nproc)" >/dev/null || cmake --build --preset default -j 1
+BIN=$ROOT/build/default/services
+export POLYTRADE_BIN="$BIN"
+export POLYTRADE_DATA=${POLYTRADE_DATA:-$(cd .. && pwd)/shared/data}
+
+NATS_PID="" PG_DIR="" SUP_PID=""
+cleanup() {
+  trap - INT TERM EXIT
+  if [[ -n "$SUP_PID" ]] && kill -0 "$SUP_PID" 2>/dev/null; then
+    infra_log "stopping the fleet"
+    kill -TERM "$SUP_PID" 2>/dev/null || true
+    wait "$SUP_PID" 2>/dev/null || true
+  fi
+  [[ -n "$PG_DIR" ]] && infra_stop_pg "$PG_DIR"
+  infra_stop_nats "$NATS_PID"
+  infra_log "stopped cleanly"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+DATA_DIR=$(infra_pick_data_dir "$ROOT/.data")
+if [[ -z "${NATS_URL:-}" ]]; then
+  port=${POLYTRADE_NATS_PORT:-14222}
+  infra_start_nats "$DATA_DIR/nats" "$port" "${POLYTRADE_NATS_MONITOR_PORT:-18222}"
+  export NATS_URL="nats://127.0.0.1:$port"
+else
+  infra_log "using NATS at $NATS_URL"
+fi
+if [[ -z "${DATABASE_URL:-}" ]]; then
+  port=${POLYTRADE_PG_PORT:-15432}
+  PG_DIR="$DATA_DIR/pg"
+  infra_start_pg "$PG_DIR" "$port"
+  export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/polytrade"
+else
+  infra_log "using the PostgreSQL given in DATABASE_URL"
+fi
+
+MANIFEST=${POLYTRADE_MANIFEST:-deploy/fleet.local.yaml}
+"$BIN/supervisor/supervisor" --manifest "$MANIFEST" &
+SUP_PID=$!
+
+# Health: ask the supervisor over NATS (ctl.supervisor.status) once the fleet is up.
+sleep 2
+"$BIN/ptctl/ptctl" status --wait 10s || infra_log "the supervisor did not answer ctl.supervisor.status"
+infra_log "fleet running; Ctrl-C stops everything"
+
+if [[ -n "${POLYTRADE_RUN_SECONDS:-}" ]]; then
+  end=$((SECONDS + POLYTRADE_RUN_SECONDS))
+  while ((SECONDS < end)) && kill -0 "$SUP_PID" 2>/dev/null; do sleep 1; done
+  "$BIN/ptctl/ptctl" status || true
+else
+  while kill -0 "$SUP_PID" 2>/dev/null; do
+    sleep "${POLYTRADE_HEALTH_EVERY:-60}" &
+    wait $! || true
+    kill -0 "$SUP_PID" 2>/dev/null && { "$BIN/ptctl/ptctl" status || true; }
+  done
+fi

@@ -1,0 +1,293 @@
+#include "service/service.hpp"
+
+#include "bus/bus.hpp"
+#include "core/time.hpp"
+
+#include <caf/all.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+namespace pt::service {
+namespace {
+
+using beat_atom = caf::atom_constant<caf::atom("pt_beat")>;
+
+std::string usage(const std::string& prog, const options& opt) {
+  std::string u = "usage: " + prog + " [" + opt.config_flag + " FILE] [--name NAME] [--log-level debug|info|warn|error]";
+  for (const auto& f : opt.flags) u += " [" + f + "]";
+  if (!opt.summary.empty()) u += " — " + opt.summary;
+  return u;
+}
+
+bool valid_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (unsigned char c : s)
+    if (!(std::islower(c) || std::isdigit(c) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+context parse(int argc, const char* const* argv, const options& opt, const config::env_map& env) {
+  std::string prog = argc > 0 ? argv[0] : "service";
+  if (auto slash = prog.rfind('/'); slash != std::string::npos) prog = prog.substr(slash + 1);
+  context ctx;
+  std::string name_arg, level_arg;
+  bool have_level = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i], value;
+    bool inline_value = false;
+    if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      inline_value = true;
+    }
+    auto take = [&]() -> std::string {
+      if (inline_value) return value;
+      if (i + 1 >= argc) throw usage_error(a + " needs a value (" + usage(prog, opt) + ")");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") throw help_requested(usage(prog, opt));
+    if (a == opt.config_flag) ctx.config_path = take();
+    else if (a == "--name") name_arg = take();
+    else if (a == "--log-level") {
+      level_arg = take();
+      have_level = true;
+    } else if (opt.flags.count(a) && !inline_value) ctx.flags.insert(a);
+    else throw usage_error("unknown argument '" + std::string(argv[i]) + "' (" + usage(prog, opt) + ")");
+  }
+  if (ctx.config_path.empty() && opt.config_required)
+    throw usage_error(opt.config_flag + " FILE is required (" + usage(prog, opt) + ")");
+
+  ctx.config = ctx.config_path.empty() ? config::document::from_string("", "(no config file)", env)
+                                       : config::document::load_file(ctx.config_path, env);
+  const auto& cfg = ctx.config;
+  cfg.require_only("service", {"name"});
+  cfg.require_only("heartbeat", {"interval"});
+  ctx.name = name_arg.empty() ? cfg.get_string("service.name", opt.default_name) : name_arg;
+  if (!valid_name(ctx.name)) {
+    std::string reason = "'" + ctx.name + "' is not a valid service name (lower-case letters, digits, - and _)";
+    if (!name_arg.empty()) throw usage_error("--name: " + reason);
+    cfg.fail("service.name", reason);
+  }
+  try {
+    ctx.log_level = log::parse_level(have_level ? level_arg
+                                                : cfg.get_enum("log.level", {"debug", "info", "warn", "error"}, "info"));
+  } catch (const std::invalid_argument&) {
+    throw usage_error("--log-level: expected debug, info, warn or error, got '" + level_arg + "'");
+  }
+  using namespace std::chrono_literals;
+  ctx.heartbeat_interval = cfg.get_duration("heartbeat.interval", 10ms, 60s, 1s);
+  return ctx;
+}
+
+nlohmann::json heartbeat_body(const context& ctx, std::uint64_t seq, const std::string& status) {
+  using namespace std::chrono;
+  static const std::string instance = [] {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) std::strcpy(host, "localhost");
+    return std::string(host) + ":" + std::to_string(::getpid());
+  }();
+  auto up = duration_cast<microseconds>(steady_clock::now() - ctx.started);
+  return {{"service", ctx.name},
+          {"instance", instance},
+          {"pid", static_cast<std::int64_t>(::getpid())},
+          {"seq", seq},
+          {"ts", core::timestamp::from_sys_time(system_clock::now()).to_iso8601()},
+          {"status", status},
+          {"uptime_s", static_cast<double>(up.count()) / 1e6}};
+}
+
+// ---------------------------------------------------------------- runtime
+
+struct runtime::state {
+  mutable std::mutex mu;
+  std::string status = "ok";
+  std::vector<caf::actor> managed;
+  std::vector<std::function<void()>> hooks;
+  std::atomic<std::uint64_t> seq{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> code{exit_ok};
+  bool publish_failing = false;  // log an outage once, not every beat
+  caf::actor heartbeat;
+};
+
+namespace {
+
+void beat(bus::bus& b, const context& ctx, runtime::state* st, const std::string& status_override = {}) {
+  std::string status;
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    status = status_override.empty() ? st->status : status_override;
+  }
+  auto err = b.publish("health.heartbeat." + ctx.name, heartbeat_body(ctx, ++st->seq, status));
+  std::lock_guard<std::mutex> lock(st->mu);
+  if (err && !st->publish_failing) log::warn("heartbeat not published", {{"error", bus::describe(err)}});
+  else if (!err && st->publish_failing) log::info("heartbeat published again");
+  st->publish_failing = static_cast<bool>(err);
+}
+
+}  // namespace
+
+runtime::runtime(caf::actor_system& sys, context ctx, std::unique_ptr<bus::bus> b)
+    : sys_(sys), ctx_(std::move(ctx)), bus_(std::move(b)), state_(std::make_shared<state>()) {
+  auto* busp = bus_.get();
+  const context* c = &ctx_;
+  auto st = state_;
+  // The heartbeat actor only reads `ctx_` and uses `bus_`, both outliving it (stopped first).
+  state_->heartbeat = sys_.spawn([busp, c, st](caf::event_based_actor* self) -> caf::behavior {
+    self->send(self, beat_atom::value);
+    return {[=](beat_atom) {
+      beat(*busp, *c, st.get());
+      self->delayed_send(self, c->heartbeat_interval, beat_atom::value);
+    }};
+  });
+}
+
+runtime::~runtime() {
+  std::vector<caf::actor> actors;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    actors.swap(state_->managed);
+  }
+  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  stop_heartbeat();
+  bus_.reset();
+}
+
+void runtime::stop_heartbeat() {
+  if (!state_->heartbeat) return;
+  // Synchronous: the actor uses bus_, which must outlive it.
+  caf::scoped_actor self{sys_};
+  self->monitor(state_->heartbeat);
+  self->send_exit(state_->heartbeat, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  state_->heartbeat = caf::actor{};
+}
+
+void runtime::set_status(std::string status) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->status = std::move(status);
+}
+
+std::string runtime::status() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->status;
+}
+
+void runtime::manage(caf::actor a) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->managed.push_back(std::move(a));
+}
+
+void runtime::on_stop(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->hooks.push_back(std::move(hook));
+}
+
+void runtime::request_stop(int code) {
+  state_->code = code;
+  state_->stop = true;
+}
+
+int runtime::wait_for_stop() {
+  sigset_t set = stop_signals();
+  while (!state_->stop) {
+    timespec ts{0, 50'000'000};
+    int sig = ::sigtimedwait(&set, nullptr, &ts);
+    if (sig > 0) {
+      log::info("stopping", {{"signal", sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : std::to_string(sig)}});
+      break;
+    }
+  }
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    hooks = state_->hooks;
+  }
+  for (auto& h : hooks) h();
+  // Stop the periodic heartbeat before the goodbye so "stopping" is the last word.
+  stop_heartbeat();
+  beat(*bus_, ctx_, state_.get(), "stopping");
+  (void)bus_->flush(std::chrono::milliseconds{500});
+  int code = state_->code;
+  log::info("stopped", {{"exit_code", code}});
+  return code;
+}
+
+int run(int argc, char** argv, const options& opt, const std::function<void(runtime&)>& start) {
+  // Before any thread exists: every thread inherits the mask, so SIGTERM/SIGINT wait for
+  // wait_for_stop() instead of killing the process mid-write.
+  sigset_t set = stop_signals();
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  std::string prog = argc > 0 ? argv[0] : "service";
+  if (auto slash = prog.rfind('/'); slash != std::string::npos) prog = prog.substr(slash + 1);
+  context ctx;
+  bus::options bopts;
+  try {
+    ctx = parse(argc, argv, opt, config::process_env());
+    if (opt.configure) opt.configure(ctx);
+    bopts = bus::options_from_config(ctx.config);
+  } catch (const help_requested& h) {
+    std::fprintf(stdout, "%s\n", h.what());
+    return exit_ok;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
+    return exit_bad_config;
+  }
+  ctx.config.mark_secret("bus.url");
+  log::init(ctx.name, ctx.log_level);
+  bopts.name = ctx.name;
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+  std::unique_ptr<bus::bus> b;
+  try {
+    b = bus::bus::connect(sys, bopts);
+  } catch (const bus::connect_error& e) {
+    std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), log::redact(e.what()).c_str());
+    return exit_bus_unreachable;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), log::redact(e.what()).c_str());
+    return exit_failure;
+  }
+  std::string name = ctx.name;
+  auto started = ctx.started;
+  runtime rt(sys, std::move(ctx), std::move(b));
+  try {
+    start(rt);
+  } catch (const config::error& e) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
+    rt.request_stop(exit_bad_config);
+    return rt.wait_for_stop();
+  } catch (const std::exception& e) {
+    log::fatal("start failed", {{"error", e.what()}});
+    rt.request_stop(exit_failure);
+    return rt.wait_for_stop();
+  }
+  log::info("started", {{"pid", static_cast<std::int64_t>(::getpid())},
+                        {"startup_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count()}});
+  return rt.wait_for_stop();
+}
+
+}  // namespace pt::service

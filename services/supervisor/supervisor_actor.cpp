@@ -1,0 +1,254 @@
+#include "supervisor_actor.hpp"
+
+#include "bus/bus.hpp"
+#include "core/log.hpp"
+#include "core/time.hpp"
+#include "fleet.hpp"
+#include "process.hpp"
+#include "service/service.hpp"
+
+#include <caf/all.hpp>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <memory>
+#include <optional>
+
+namespace pt::supervisor {
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("sup_tick")>;
+using child_atom = caf::atom_constant<caf::atom("sup_child")>;
+using stop_atom = caf::atom_constant<caf::atom("sup_stop")>;
+
+constexpr const char* kHeartbeats = "health.heartbeat.*";
+constexpr const char* kStatus = "ctl.supervisor.status";
+
+time_point now() { return std::chrono::steady_clock::now(); }
+
+log::level to_log_level(severity s) {
+  switch (s) {
+    case severity::info: return log::level::info;
+    case severity::warning: return log::level::warn;
+    case severity::critical: return log::level::error;
+  }
+  return log::level::info;
+}
+
+core::timestamp wall_now() { return core::timestamp::from_sys_time(std::chrono::system_clock::now()); }
+
+struct sup_state {
+  std::unique_ptr<fleet> core;
+  std::unique_ptr<reaper> children;  // destroyed with the state: its thread is joined
+  service::runtime* rt = nullptr;
+  std::vector<caf::response_promise> stop_waiters;
+  std::string last_status;
+  static inline const char* name = "supervisor";
+};
+
+using sup_actor = caf::stateful_actor<sup_state>;
+
+nlohmann::json service_json(const service_status& s, core::timestamp wall) {
+  nlohmann::json j{{"name", s.name},
+                   {"state", std::string(to_string(s.state))},
+                   {"pid", s.pid},
+                   {"restarts", s.restarts_total},
+                   {"restarts_in_window", s.restarts_in_window},
+                   {"critical", s.critical}};
+  if (!s.last_exit.empty()) j["last_exit"] = s.last_exit;
+  if (s.heartbeat_age) {
+    j["heartbeat_age_ms"] = s.heartbeat_age->count();
+    j["last_heartbeat"] = (wall - *s.heartbeat_age).to_iso8601();
+  }
+  if (s.restart_in) j["restart_in_ms"] = s.restart_in->count();
+  return j;
+}
+
+// ctl.supervisor.status reply (proto/schemas/ctl.supervisor.status.reply.json).
+nlohmann::json status_json(const fleet& f, const service::runtime& rt) {
+  auto wall = wall_now();
+  nlohmann::json services = nlohmann::json::array();
+  for (const auto& s : f.status(now())) services.push_back(service_json(s, wall));
+  return {{"supervisor", rt.ctx().name},
+          {"mode", f.watch_only() ? "watch" : "spawn"},
+          {"ts", wall.to_iso8601()},
+          {"services", std::move(services)}};
+}
+
+nlohmann::json details_of(const fleet& f, const std::string& service) {
+  for (const auto& s : f.status(now()))
+    if (s.name == service) return service_json(s, wall_now());
+  return nlohmann::json::object();
+}
+
+void execute(sup_actor* self, std::vector<action> actions);
+
+void do_spawn(sup_actor* self, const std::string& name) {
+  auto& f = *self->state.core;
+  const service_spec* spec = nullptr;
+  for (const auto& s : f.spec().services)
+    if (s.name == name) spec = &s;
+  if (!spec) return;
+  spawn_request req{spec->command, spec->args, spec->env, spec->cwd};
+  // The manifest name is the heartbeat subject: tell the child (its config may not).
+  req.env.try_emplace("POLYTRADE__SERVICE__NAME", name);
+  auto res = spawn_process(req);
+  if (res.pid > 0) {
+    execute(self, f.on_spawned(name, res.pid, now()));
+  } else {
+    log::error("spawn failed", {{"service", name}, {"error", res.error}});
+    execute(self, f.on_spawn_failed(name, res.error, now()));
+  }
+}
+
+void execute(sup_actor* self, std::vector<action> actions) {
+  auto& bus = self->state.rt->bus();
+  for (auto& a : actions) {
+    switch (a.what) {
+      case action::kind::spawn:
+        do_spawn(self, a.service);
+        break;
+      case action::kind::kill:
+        log::write(a.signal == SIGKILL ? log::level::warn : log::level::info, "stopping service",
+                   {{"service", a.service}, {"pid", a.pid}, {"signal", a.signal}, {"reason", a.text}});
+        signal_process(a.pid, a.signal);
+        break;
+      case action::kind::alert: {
+        log::write(to_log_level(a.level), a.text, {{"service", a.service}, {"alert", a.code}});
+        // proto/schemas/alert.json
+        nlohmann::json body{{"severity", std::string(to_string(a.level))},
+                            {"source", self->state.rt->ctx().name},
+                            {"code", a.code},
+                            {"message", a.text},
+                            {"ts", wall_now().to_iso8601()},
+                            {"details", details_of(*self->state.core, a.service)}};
+        if (auto err = bus.publish("alerts." + std::string(to_string(a.level)), body))
+          log::error("alert not published", {{"error", bus::describe(err)}});
+        break;
+      }
+      case action::kind::safe_stop: {
+        log::error("requesting safe-stop", {{"service", a.service}, {"reason", a.text}});
+        // proto/schemas/ctl.trading.safe_stop.json. JetStream when a stream holds the subject
+        // (stored, deduplicated by msg id); plain NATS otherwise, so live listeners still hear it.
+        auto ts = wall_now();
+        std::string id = "safe_stop-" + a.service + "-" + std::to_string(ts.nanos());
+        nlohmann::json body{{"request_id", id},
+                            {"reason", a.text},
+                            {"source", self->state.rt->ctx().name},
+                            {"service", a.service},
+                            {"ts", ts.to_iso8601()}};
+        if (auto ack = bus.js_publish("ctl.trading.safe_stop", body, id); !ack) {
+          log::info("safe-stop: no JetStream stream took it; publishing on core NATS",
+                    {{"reason", bus::describe(ack.error())}});
+          if (auto err = bus.publish("ctl.trading.safe_stop", body))
+            log::error("safe-stop not published", {{"error", bus::describe(err)}});
+        }
+        break;
+      }
+      case action::kind::log:
+        if (a.service.empty()) log::write(to_log_level(a.level), a.text);
+        else log::write(to_log_level(a.level), a.text, {{"service", a.service}});
+        break;
+    }
+  }
+}
+
+// Delivers pending stop requests once every child is gone.
+void settle_stop(sup_actor* self) {
+  auto& st = self->state;
+  if (st.stop_waiters.empty() || !st.core->all_stopped()) return;
+  for (auto& p : st.stop_waiters) p.deliver(true);
+  st.stop_waiters.clear();
+}
+
+// The supervisor's own heartbeat says whether the fleet is whole.
+void update_own_status(sup_actor* self) {
+  auto& st = self->state;
+  std::string s = "ok";
+  for (const auto& u : st.core->status(now()))
+    if (u.state != service_state::running) s = "degraded";
+  if (st.core->stopping()) s = "stopping";
+  if (s != st.last_status) {
+    st.last_status = s;
+    st.rt->set_status(s);
+  }
+}
+
+caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m) {
+  auto& st = self->state;
+  st.rt = rt;
+  st.core = std::make_unique<fleet>(std::move(m));
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.children = std::make_unique<reaper>([me](int pid, int status) {
+    caf::anon_send(me, child_atom::value, pid, status);
+  });
+  execute(self, st.core->start(now()));
+  update_own_status(self);
+  auto tick = st.core->spec().tick;
+  self->delayed_send(self, tick, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        execute(self, self->state.core->tick(now()));
+        update_own_status(self);
+        settle_stop(self);
+        self->delayed_send(self, tick, tick_atom::value);
+      },
+      [=](child_atom, int pid, int status) {
+        auto how = exit_info::from_wait_status(status);
+        execute(self, self->state.core->on_exit(pid, how, now()));
+        update_own_status(self);
+        settle_stop(self);
+      },
+      [=](const bus::envelope& e) {
+        auto& f = *self->state.core;
+        if (e.subject == kStatus) {
+          if (e.is_request()) self->state.rt->bus().reply(e, status_json(f, *self->state.rt));
+          return;
+        }
+        static const std::string prefix = "health.heartbeat.";
+        if (e.subject.rfind(prefix, 0) != 0) return;
+        std::string service = e.subject.substr(prefix.size());
+        int pid = e.body.contains("pid") && e.body["pid"].is_number_integer() ? e.body["pid"].get<int>() : 0;
+        std::string status = e.body.contains("status") && e.body["status"].is_string()
+                                 ? e.body["status"].get<std::string>()
+                                 : "ok";
+        execute(self, f.on_heartbeat(service, pid, status, now()));
+        update_own_status(self);
+      },
+      [=](stop_atom) -> caf::response_promise {
+        auto& st = self->state;
+        auto p = self->make_response_promise();
+        execute(self, st.core->stop_all(now()));
+        update_own_status(self);
+        st.stop_waiters.push_back(p);
+        settle_stop(self);
+        return p;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_supervisor(service::runtime& rt, manifest m) {
+  auto sup = rt.system().spawn(supervisor_fun, &rt, std::move(m));
+  for (const char* subject : {kHeartbeats, kStatus})
+    if (auto sub = rt.bus().subscribe(subject, sup); !sub) {
+      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+      throw std::runtime_error(std::string("cannot subscribe ") + subject + ": " + bus::describe(sub.error()));
+    }
+  return sup;
+}
+
+bool stop_supervisor(service::runtime& rt, const caf::actor& sup, std::chrono::milliseconds limit) {
+  caf::scoped_actor self{rt.system()};
+  bool ok = false;
+  self->request(sup, limit, stop_atom::value)
+      .receive([&](bool) { ok = true; },
+               [&](const caf::error& err) {
+                 log::error("children did not all stop in time", {{"error", rt.system().render(err)}});
+               });
+  return ok;
+}
+
+}  // namespace pt::supervisor

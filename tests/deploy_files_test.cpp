@@ -1,0 +1,122 @@
+// Docker cannot run on the development machines, so the deployment files are checked here
+// for what can be checked without it: they parse, every container service has a Dockerfile
+// target, every Railway config names a real start binary, restart policy and health check are
+// valid, and no secret is written into them.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path root = POLYTRADE_SOURCE_DIR;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  REQUIRE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> dockerfile_targets() {
+  std::set<std::string> targets;
+  std::regex from(R"(^FROM\s+\S+\s+AS\s+(\S+)\s*$)", std::regex::icase);
+  std::istringstream in(slurp(root / "deploy/Dockerfile"));
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, from)) targets.insert(m[1]);
+  }
+  return targets;
+}
+
+// Binaries the build produces: one folder per service.
+bool is_service_binary(const std::string& name) { return fs::exists(root / "services" / name / "CMakeLists.txt"); }
+}  // namespace
+
+TEST_CASE("every compose service builds from a Dockerfile target or a pinned image") {
+  auto compose = YAML::Load(slurp(root / "docker-compose.yml"));
+  auto targets = dockerfile_targets();
+  REQUIRE(targets.count("build"));
+  REQUIRE(targets.count("runtime"));
+  auto services = compose["services"];
+  REQUIRE(services.IsMap());
+  std::set<std::string> names;
+  for (const auto& kv : services) {
+    auto name = kv.first.as<std::string>();
+    names.insert(name);
+    auto svc = kv.second;
+    INFO("compose service " << name);
+    CHECK(svc["restart"].as<std::string>() == "unless-stopped");
+    if (svc["image"]) {
+      CHECK(svc["healthcheck"].IsMap());
+      CHECK(svc["image"].as<std::string>().find(':') != std::string::npos);  // pinned tag
+    } else {
+      REQUIRE(svc["build"]["target"]);
+      auto target = svc["build"]["target"].as<std::string>();
+      CHECK(targets.count(target));
+      CHECK(is_service_binary(target));
+      CHECK(svc["environment"]["NATS_URL"]);
+      CHECK(svc["depends_on"]["nats"]["condition"].as<std::string>() == "service_healthy");
+    }
+  }
+  CHECK(names.count("nats"));
+  CHECK(names.count("postgres"));
+  CHECK(names.count("supervisor"));
+}
+
+TEST_CASE("compose and Docker files carry no secret values") {
+  // A secret-named key must take its value from the environment (${...}), never a literal.
+  std::regex literal_secret(R"(^\s*-?\s*[A-Z_]*(PASSWORD|SECRET|API_KEY|TOKEN)[A-Z_]*\s*[:=]\s*[^$\s{].*$)");
+  for (auto file : {root / "docker-compose.yml", root / "deploy/Dockerfile"}) {
+    std::istringstream in(slurp(file));
+    for (std::string line; std::getline(in, line);) {
+      INFO(file << ": " << line);
+      CHECK_FALSE(std::regex_match(line, literal_secret));
+    }
+  }
+}
+
+TEST_CASE("Railway configs are valid and start a real binary") {
+  int count = 0;
+  bool has_web = false;
+  auto targets = dockerfile_targets();
+  for (const auto& entry : fs::directory_iterator(root / "railway")) {
+    if (entry.path().extension() != ".json") continue;
+    ++count;
+    INFO(entry.path());
+    auto j = nlohmann::json::parse(slurp(entry.path()));
+    CHECK(j["$schema"] == "https://railway.com/railway.schema.json");
+    CHECK(j["build"]["builder"] == "DOCKERFILE");
+    CHECK(fs::exists(root / j["build"]["dockerfilePath"].get<std::string>()));
+    auto deploy = j["deploy"];
+    std::set<std::string> policies{"ON_FAILURE", "ALWAYS", "NEVER"};
+    CHECK(policies.count(deploy["restartPolicyType"].get<std::string>()));
+    CHECK(deploy["restartPolicyType"] != "NEVER");
+    auto start = deploy["startCommand"].get<std::string>();
+    auto binary = start.substr(0, start.find(' '));
+    CHECK(is_service_binary(binary));
+    CHECK(entry.path().stem() == binary);
+    if (deploy.contains("healthcheckPath")) {
+      has_web = true;
+      CHECK(deploy["healthcheckPath"].get<std::string>().rfind('/', 0) == 0);
+      CHECK(deploy["healthcheckTimeout"].get<int>() > 0);
+    }
+    for (auto& [key, _] : deploy.items()) {
+      static const std::set<std::string> known{"startCommand", "numReplicas", "healthcheckPath", "healthcheckTimeout",
+                                               "restartPolicyType", "restartPolicyMaxRetries", "sleepApplication",
+                                               "preDeployCommand", "overlapSeconds", "drainingSeconds"};
+      CHECK(known.count(key));
+    }
+  }
+  CHECK(count >= 2);
+  CHECK(has_web);
+  CHECK(targets.count("fleet"));  // Railway builds the last stage, which must hold every binary
+}
