@@ -165,7 +165,7 @@ using reply_in_atom = caf::atom_constant<caf::atom("bus_rin")>;
 using req_timeout_atom = caf::atom_constant<caf::atom("bus_rto")>;
 }  // namespace
 
-class core {
+class core : public std::enable_shared_from_this<core> {
  public:
   struct sub_record {
     core* owner = nullptr;
@@ -174,6 +174,7 @@ class core {
     caf::actor target;
     bool jetstream = false;
     bool inbox = false;  // the async-request reply inbox: raw hand-off to the bus actor
+    std::weak_ptr<core> self_ref;
   };
 
   options opts;
@@ -397,17 +398,40 @@ class core {
     if (!target) return make_error(errc::jetstream_error, "js_consume: no target actor");
     if (cfg.filter_subject.empty() || cfg.stream.empty() || cfg.durable.empty())
       return make_error(errc::jetstream_error, "js_consume: stream, durable and filter_subject are required");
+    // Create (or update) the durable explicitly, then bind to it: a consumer that js_Subscribe
+    // creates itself is deleted by natsSubscription_Unsubscribe, even a durable one (nats.c 3.4).
+    const std::string deliver = "_pt.deliver." + cfg.stream + "." + cfg.durable;
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = cfg.durable.c_str();
+    cc.DeliverSubject = deliver.c_str();
+    if (!cfg.queue.empty()) cc.DeliverGroup = cfg.queue.c_str();
+    cc.FilterSubject = cfg.filter_subject.c_str();
+    cc.AckPolicy = js_AckExplicit;
+    cc.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.ack_wait).count();
+    cc.MaxDeliver = cfg.max_deliver;
+    cc.MaxAckPending = cfg.max_ack_pending;
+    cc.DeliverPolicy = cfg.deliver_new ? js_DeliverNew : js_DeliverAll;
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode cerr = static_cast<jsErrCode>(0);
+    natsStatus cs = js_AddConsumer(&ci, js, cfg.stream.c_str(), &cc, nullptr, &cerr);
+    if (cs != NATS_OK && cerr != 0) {
+      // Exists with another config: update what the server allows (ack wait, max deliver...).
+      jsConsumerInfo_Destroy(ci);
+      ci = nullptr;
+      cerr = static_cast<jsErrCode>(0);
+      cs = js_UpdateConsumer(&ci, js, cfg.stream.c_str(), &cc, nullptr, &cerr);
+    }
+    jsConsumerInfo_Destroy(ci);
+    if (cs != NATS_OK)
+      return make_error(errc::jetstream_error, "js_consume: consumer " + cfg.durable + " on " + cfg.stream + ": " +
+                                                   nats_text(cs) + (cerr ? " (jetstream error " + std::to_string(cerr) + ")" : ""));
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = cfg.stream.c_str();
+    so.Consumer = cfg.durable.c_str();
     so.ManualAck = true;
     if (!cfg.queue.empty()) so.Queue = cfg.queue.c_str();
-    so.Config.Durable = cfg.durable.c_str();
-    so.Config.AckPolicy = js_AckExplicit;
-    so.Config.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.ack_wait).count();
-    so.Config.MaxDeliver = cfg.max_deliver;
-    so.Config.MaxAckPending = cfg.max_ack_pending;
-    so.Config.DeliverPolicy = cfg.deliver_new ? js_DeliverNew : js_DeliverAll;
     auto rec = new_record(target, true, false);
     jsErrCode jerr = static_cast<jsErrCode>(0);
     natsStatus s = js_Subscribe(&rec->sub, js, cfg.filter_subject.c_str(), &core::on_msg, rec, nullptr, &so, &jerr);
@@ -492,6 +516,7 @@ class core {
     rec->target = target;
     rec->jetstream = jetstream;
     rec->inbox = inbox;
+    rec->self_ref = weak_from_this();
     std::lock_guard g(mu_);
     rec->id = next_id_++;
     auto* raw = rec.get();
@@ -561,6 +586,7 @@ class core {
       return;
     }
     env.body = std::move(*body);
+    env.origin = rec.self_ref.lock();
     if (rec.jetstream) {
       jsMsgMetaData* meta = nullptr;
       if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
@@ -776,7 +802,15 @@ void publish(const caf::actor& bus, std::string subject, nlohmann::json body) {
 }
 
 void reply(const caf::actor& bus, const envelope& request, nlohmann::json body) {
+  if (request.origin) {
+    (void)request.origin->reply(request, body);  // logs its own failures
+    return;
+  }
   caf::anon_send(bus, reply_atom::value, request, std::move(body));
+}
+
+void tune_scheduler_for_latency(caf::actor_system_config& cfg) {
+  cfg.set("work-stealing.moderate-poll-attempts", 0);
 }
 
 // ---- bus ----------------------------------------------------------------------------------------

@@ -89,7 +89,8 @@ struct event {
 // Checks what PostgreSQL would otherwise reject mid-batch: a UUID event_id, a known type,
 // a non-empty stream_id, a payload that is a JSON object jsonb accepts. Throws ledger::error
 // naming the event and the reason.
-void validate(const event& e);
+// check_json = false skips the full JSON parse (for a caller that has already run it).
+void validate(const event& e, bool check_json = true);
 
 // True for canonical or upper-case 8-4-4-4-12 hex UUID text.
 [[nodiscard]] bool is_uuid(std::string_view s);

@@ -26,14 +26,15 @@ CREATE TABLE events (
   seq            bigint PRIMARY KEY CHECK (seq > 0),
   event_id       uuid NOT NULL UNIQUE,
   type           text NOT NULL,
-  stream_id      text NOT NULL,
+  stream_id      text COLLATE "C" NOT NULL,
   correlation_id text,
   causation_id   text,
   payload        jsonb NOT NULL,
   occurred_at_ns bigint NOT NULL,            -- event time, UTC ns since the epoch
   recorded_at    timestamptz NOT NULL DEFAULT statement_timestamp()
 );
-CREATE INDEX events_stream_seq ON events (stream_id, seq);
+-- Deliberately no (stream_id, seq) index: it cost ~25% of the append rate (README, figures).
+-- stream_state answers "latest per stream"; a per-stream history is a filtered replay.
 
 CREATE FUNCTION ledger_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -71,14 +72,14 @@ CREATE VIEW events_readable AS
 constexpr std::string_view v2_stream_state = R"sql(
 -- Projection: the latest state of each stream, written in the same transaction as the append.
 CREATE TABLE stream_state (
-  stream_id           text PRIMARY KEY,
+  stream_id           text COLLATE "C" PRIMARY KEY,
   first_seq           bigint NOT NULL,
   last_seq            bigint NOT NULL,
   last_type           text NOT NULL,
   event_count         bigint NOT NULL,
   last_occurred_at_ns bigint NOT NULL,
   last_payload        jsonb NOT NULL
-);
+) WITH (fillfactor = 70);  -- room for HOT updates: every append rewrites its streams' rows
 INSERT INTO stream_state (stream_id, first_seq, last_seq, last_type, event_count, last_occurred_at_ns, last_payload)
 SELECT DISTINCT ON (stream_id) stream_id, min(seq) OVER w, seq, type, count(*) OVER w, occurred_at_ns, payload
 FROM events WINDOW w AS (PARTITION BY stream_id)

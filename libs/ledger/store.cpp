@@ -6,49 +6,43 @@
 #include "migrations.hpp"
 
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
+#include <cctype>
+#include <charconv>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace pt::ledger {
 namespace {
 
-// The append statement ($1 = the head, locked by the previous statement). New rows are those
-// whose event_id is neither stored nor repeated earlier in the batch; they are numbered
-// head+1.. in batch order. Because the head row lock was taken in an earlier statement, this
-// statement's snapshot sees every committed append, so NOT EXISTS is exact; ON CONFLICT is a
-// safety net whose use would show up as a gap, which append() refuses to commit.
-constexpr const char* append_sql = R"sql(
-WITH fresh AS (
-  SELECT DISTINCT ON (s.event_id) s.ord, s.event_id, s.type, s.stream_id, s.correlation_id,
-         s.causation_id, s.payload, s.occurred_at_ns
-  FROM ledger_staging s
-  WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)
-  ORDER BY s.event_id, s.ord
-), ins AS (
-  INSERT INTO events (seq, event_id, type, stream_id, correlation_id, causation_id, payload, occurred_at_ns)
-  SELECT $1::bigint + row_number() OVER (ORDER BY ord), event_id, type, stream_id, correlation_id,
-         causation_id, payload, occurred_at_ns
-  FROM fresh
-  ON CONFLICT (event_id) DO NOTHING
-  RETURNING seq, stream_id, type, payload, occurred_at_ns
-), proj AS (
-  INSERT INTO stream_state AS ss (stream_id, first_seq, last_seq, last_type, event_count, last_occurred_at_ns, last_payload)
-  SELECT DISTINCT ON (stream_id) stream_id, min(seq) OVER w, seq, type, count(*) OVER w, occurred_at_ns, payload
-  FROM ins WINDOW w AS (PARTITION BY stream_id)
-  ORDER BY stream_id, seq DESC
-  ON CONFLICT (stream_id) DO UPDATE SET
-    last_seq = EXCLUDED.last_seq, last_type = EXCLUDED.last_type,
-    event_count = ss.event_count + EXCLUDED.event_count,
-    last_occurred_at_ns = EXCLUDED.last_occurred_at_ns, last_payload = EXCLUDED.last_payload
-), head AS (
-  UPDATE ledger_head SET seq = (SELECT max(seq) FROM ins) WHERE EXISTS (SELECT 1 FROM ins)
-)
-SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM ins
+// Append protocol, one transaction (see README "Sequence guarantee"):
+//   1. lock the head row (writers on every connection queue here, so seq order = commit order);
+//   2. ask which of the batch's event_ids are already stored (an index probe each);
+//   3. number the new events head+1.. in batch order on the client and COPY them straight into
+//      events (the unique index still guards event_id: a writer that skipped the lock fails);
+//   4. COPY the per-stream delta into a temp table and upsert stream_state from it;
+//   5. move the head and commit.
+constexpr const char* lock_head_sql = "SELECT seq FROM ledger_head FOR UPDATE";
+constexpr const char* existing_sql = "SELECT event_id::text FROM events WHERE event_id = ANY($1::uuid[])";
+constexpr const char* upsert_state_sql = R"sql(
+WITH head AS (UPDATE ledger_head SET seq = $1)
+INSERT INTO stream_state AS ss (stream_id, first_seq, last_seq, last_type, event_count, last_occurred_at_ns, last_payload)
+SELECT stream_id, first_seq, last_seq, last_type, event_count, last_occurred_at_ns, last_payload FROM ledger_state_delta
+ON CONFLICT (stream_id) DO UPDATE SET
+  last_seq = EXCLUDED.last_seq, last_type = EXCLUDED.last_type,
+  event_count = ss.event_count + EXCLUDED.event_count,
+  last_occurred_at_ns = EXCLUDED.last_occurred_at_ns, last_payload = EXCLUDED.last_payload
 )sql";
 
-const std::vector<std::string> staging_columns{"ord",          "event_id", "type",    "stream_id",
-                                               "correlation_id", "causation_id", "payload", "occurred_at_ns"};
+const std::vector<std::string> event_columns{"seq",          "event_id", "type",    "stream_id",
+                                             "correlation_id", "causation_id", "payload", "occurred_at_ns"};
 const std::vector<std::string> state_columns{"stream_id",   "first_seq",           "last_seq",    "last_type",
                                              "event_count", "last_occurred_at_ns", "last_payload"};
 
@@ -94,7 +88,69 @@ std::string with_connect_timeout(const std::string& url, std::chrono::millisecon
   return url + " connect_timeout=" + secs;
 }
 
-const char* nullable(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+// tablewriter is deprecated in libpqxx 6 but is the only public way to send raw COPY lines.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+// Builds COPY text rows straight into one buffer (libpqxx's tuple path allocates per field)
+// and hands them to the server in large chunks; COPY data need not align with rows.
+class copy_rows {
+ public:
+  copy_rows(pqxx::transaction_base& tx, const std::string& table, const std::vector<std::string>& columns)
+      : out_(tx, table, columns.begin(), columns.end()) {
+    buf_.reserve(chunk + 4096);
+  }
+  void text(std::string_view s) {
+    sep();
+    for (;;) {  // copy runs without special characters in one go
+      auto p = s.find_first_of("\\\n\r\t");
+      buf_.append(s.data(), p == std::string_view::npos ? s.size() : p);
+      if (p == std::string_view::npos) return;
+      buf_ += '\\';
+      buf_ += s[p] == '\\' ? '\\' : s[p] == '\n' ? 'n' : s[p] == '\r' ? 'r' : 't';
+      s.remove_prefix(p + 1);
+    }
+  }
+  void text_or_null(const std::string& s) {
+    if (s.empty()) {
+      sep();
+      buf_ += "\\N";
+    } else {
+      text(s);
+    }
+  }
+  void integer(std::int64_t v) {
+    sep();
+    char tmp[24];
+    auto [end, ec] = std::to_chars(tmp, tmp + sizeof tmp, v);
+    buf_.append(tmp, end);
+  }
+  void end_row() {
+    buf_ += '\n';
+    first_ = true;
+    if (buf_.size() >= chunk) send();
+  }
+  void complete() {
+    send();
+    out_.complete();
+  }
+
+ private:
+  static constexpr std::size_t chunk = 256 * 1024;
+  void sep() {
+    if (!first_) buf_ += '\t';
+    first_ = false;
+  }
+  void send() {
+    if (buf_.empty()) return;
+    buf_.pop_back();  // write_raw_line appends the final newline itself
+    out_.write_raw_line(buf_);
+    buf_.clear();
+  }
+  pqxx::tablewriter out_;
+  std::string buf_;
+  bool first_ = true;
+};
+#pragma GCC diagnostic pop
 
 std::string replay_query(std::int64_t from_seq, const replay_options& o, pqxx::transaction_base& tx) {
   std::string q = "SELECT " + std::string(codec::replay_columns) + " FROM events WHERE seq >= " +
@@ -168,14 +224,29 @@ store::store(std::string url, store_options opts)
 
 store::~store() = default;
 
-void store::connect() {
-  conn_.reset();
+namespace {
+// A connection with the session settings replay decoding relies on.
+std::unique_ptr<pqxx::connection> open_session(const std::string& url, const std::string& redacted,
+                                               std::chrono::milliseconds timeout) {
   std::unique_ptr<pqxx::connection> c;
   try {
-    c = std::make_unique<pqxx::connection>(with_connect_timeout(url_, opts_.connect_timeout));
+    c = std::make_unique<pqxx::connection>(with_connect_timeout(url, timeout));
   } catch (const std::exception& e) {
-    throw unavailable("ledger: cannot connect to " + redacted_url_ + ": " + pt::log::redact(connect_reason(e.what())));
+    throw unavailable("ledger: cannot connect to " + redacted + ": " + pt::log::redact(connect_reason(e.what())));
   }
+  try {
+    pqxx::nontransaction tx(*c);
+    tx.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning");
+  } catch (const std::exception& e) {
+    throw unavailable("ledger: cannot set up the session on " + redacted + ": " + one_line(e.what()));
+  }
+  return c;
+}
+}  // namespace
+
+void store::connect() {
+  conn_.reset();
+  auto c = open_session(url_, redacted_url_, opts_.connect_timeout);
   try {
     // We reconnect ourselves: a silent libpqxx reactivation would lose the session setup below.
 #pragma GCC diagnostic push
@@ -183,13 +254,13 @@ void store::connect() {
     c->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
     pqxx::nontransaction tx(*c);
-    tx.exec("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning");
     tx.exec(
-        "CREATE TEMP TABLE ledger_staging (ord integer NOT NULL, event_id uuid NOT NULL, type text NOT NULL,"
-        " stream_id text NOT NULL, correlation_id text, causation_id text, payload jsonb NOT NULL,"
-        " occurred_at_ns bigint NOT NULL) ON COMMIT DELETE ROWS");
-    c->prepare("ledger_lock_head", "SELECT seq FROM ledger_head FOR UPDATE");
-    c->prepare("ledger_append", append_sql);
+        "CREATE TEMP TABLE ledger_state_delta (stream_id text COLLATE \"C\" NOT NULL, first_seq bigint NOT NULL,"
+        " last_seq bigint NOT NULL, last_type text NOT NULL, event_count bigint NOT NULL,"
+        " last_occurred_at_ns bigint NOT NULL, last_payload jsonb NOT NULL) ON COMMIT DELETE ROWS");
+    c->prepare("ledger_lock_head", lock_head_sql);
+    c->prepare("ledger_existing", existing_sql);
+    c->prepare("ledger_upsert_state", upsert_state_sql);
   } catch (const std::exception& e) {
     throw unavailable("ledger: cannot set up the session on " + redacted_url_ + ": " + one_line(e.what()));
   }
@@ -225,33 +296,81 @@ pqxx::connection& store::connection() {
 }
 
 append_result store::append(std::span<const event> batch) {
-  for (const auto& e : batch) validate(e);
+  for (const auto& e : batch) validate(e, opts_.validate_json);
   if (batch.empty()) return {};
+  // Canonical (lower-case) ids: PostgreSQL prints uuids in lower case.
+  std::vector<std::string> ids;
+  ids.reserve(batch.size());
+  std::string id_array;
+  id_array.reserve(batch.size() * 37 + 2);
+  id_array += '{';
+  for (const auto& e : batch) {
+    auto& id = ids.emplace_back(e.event_id);
+    for (auto& ch : id) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (id_array.size() > 1) id_array += ',';
+    id_array += id;
+  }
+  id_array += '}';
+
+  struct delta {
+    std::int64_t first_seq, last_seq, count;
+    const event* last;
+  };
   return guarded("append", [&] {
     pqxx::work tx(*conn_);
+    const auto head = tx.exec_prepared1("ledger_lock_head")[0].as<std::int64_t>();
+    std::unordered_set<std::string_view> skip;  // stored already, or repeated within the batch
+    const auto existing = tx.exec_prepared("ledger_existing", id_array);
+    std::vector<std::string> stored;
+    stored.reserve(existing.size());
+    for (const auto& row : existing) stored.emplace_back(row[0].c_str());
+    skip.insert(stored.begin(), stored.end());
+
+    append_result res;
+    std::int64_t seq = head;
+    std::unordered_map<std::string_view, delta> deltas;
+    std::vector<std::string_view> stream_order;
     {
-      pqxx::stream_to copy(tx, "ledger_staging", staging_columns);
-      int ord = 0;
-      for (const auto& e : batch) {
-        const char* type = to_string(e.type).data();  // the name table holds NUL-terminated literals
-        copy << std::forward_as_tuple(ord, e.event_id, type, e.stream_id, nullable(e.correlation_id),
-                                      nullable(e.causation_id), e.payload, e.occurred_at_ns);
-        ++ord;
+      copy_rows copy(tx, "events", event_columns);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!skip.insert(ids[i]).second) continue;
+        const auto& e = batch[i];
+        ++seq;
+        copy.integer(seq);
+        copy.text(ids[i]);
+        copy.text(to_string(e.type));
+        copy.text(e.stream_id);
+        copy.text_or_null(e.correlation_id);
+        copy.text_or_null(e.causation_id);
+        copy.text(e.payload);
+        copy.integer(e.occurred_at_ns);
+        copy.end_row();
+        auto [it, fresh] = deltas.try_emplace(e.stream_id, delta{seq, seq, 0, &e});
+        if (fresh) stream_order.push_back(it->first);
+        it->second.last_seq = seq;
+        it->second.last = &e;
+        ++it->second.count;
       }
       copy.complete();
     }
-    const auto head = tx.exec_prepared1("ledger_lock_head")[0].as<std::int64_t>();
-    const auto r = tx.exec_prepared1("ledger_append", head);
-    append_result res;
-    res.appended = r[0].as<std::size_t>();
+    res.appended = static_cast<std::size_t>(seq - head);
     res.duplicates = batch.size() - res.appended;
-    res.first_seq = r[1].as<std::int64_t>();
-    res.last_seq = r[2].as<std::int64_t>();
-    if (res.appended > 0 &&
-        (res.first_seq != head + 1 || res.last_seq != head + static_cast<std::int64_t>(res.appended)))
-      throw error("ledger: append would leave a sequence gap (head " + std::to_string(head) + ", wrote " +
-                  std::to_string(res.first_seq) + ".." + std::to_string(res.last_seq) + " for " +
-                  std::to_string(res.appended) + " rows): events was written without the head lock");
+    if (res.appended == 0) {
+      tx.commit();
+      return res;
+    }
+    res.first_seq = head + 1;
+    res.last_seq = seq;
+    {
+      pqxx::stream_to copy(tx, "ledger_state_delta", state_columns);
+      for (auto stream : stream_order) {
+        const auto& d = deltas.at(stream);
+        copy << std::forward_as_tuple(d.last->stream_id, d.first_seq, d.last_seq, to_string(d.last->type).data(),
+                                      d.count, d.last->occurred_at_ns, d.last->payload);
+      }
+      copy.complete();
+    }
+    tx.exec_prepared0("ledger_upsert_state", seq);
     tx.commit();
     return res;
   });
@@ -259,12 +378,118 @@ append_result store::append(std::span<const event> batch) {
 
 replay_result store::replay(std::int64_t from_seq, const std::function<void(const event&)>& fn,
                             const replay_options& opts) {
+  if (opts.connections > 1 && opts.method == replay_method::copy) return replay_parallel(from_seq, fn, opts);
   return guarded("replay", [&] {
     pqxx::read_transaction tx(*conn_);
     auto r = replay_in(tx, from_seq, fn, opts);
     tx.commit();
     return r;
   });
+}
+
+replay_result store::replay_parallel(std::int64_t from_seq, const std::function<void(const event&)>& fn,
+                                     const replay_options& opts) {
+  std::int64_t hi = head();
+  if (opts.to_seq > 0) hi = std::min(hi, opts.to_seq);
+  from_seq = std::max<std::int64_t>(from_seq, 1);
+  if (from_seq > hi) return {};
+  const std::int64_t chunk = std::max<std::int64_t>(1, opts.chunk_size);
+  const std::int64_t chunks = (hi - from_seq) / chunk + 1;
+  const int workers = static_cast<int>(std::min<std::int64_t>(opts.connections, chunks));
+
+  struct block {  // one chunk's COPY lines, back to back
+    std::string data;
+    std::vector<std::size_t> ends;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::int64_t, block> ready;
+  std::int64_t consumed = 0;  // chunks handed to fn so far
+  bool abort = false;
+  std::exception_ptr failure;
+
+  auto work = [&](int w) {
+    try {
+      auto c = open_session(url_, redacted_url_, opts_.connect_timeout);
+      for (std::int64_t k = w; k < chunks; k += workers) {
+        {
+          std::unique_lock lk(mu);  // stay at most two rounds ahead of the consumer (bounded memory)
+          cv.wait(lk, [&] { return abort || k < consumed + 2 * workers; });
+          if (abort) return;
+        }
+        replay_options o = opts;
+        o.to_seq = std::min(hi, from_seq + (k + 1) * chunk - 1);
+        pqxx::read_transaction tx(*c);
+        pqxx::stream_from in(tx, "(" + replay_query(from_seq + k * chunk, o, tx) + ")");
+        block b;
+        std::string line;
+        while (in.get_raw_line(line)) {
+          b.data += line;
+          b.ends.push_back(b.data.size());
+        }
+        in.complete();
+        tx.commit();
+        std::lock_guard lk(mu);
+        ready.emplace(k, std::move(b));
+        cv.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lk(mu);
+      if (!failure) failure = std::current_exception();
+      abort = true;
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(work, w);
+  auto stop_all = [&] {
+    {
+      std::lock_guard lk(mu);
+      abort = true;
+      cv.notify_all();
+    }
+    for (auto& t : threads) t.join();
+  };
+
+  replay_result res;
+  event e;
+  try {
+    for (std::int64_t k = 0; k < chunks; ++k) {
+      block b;
+      {
+        std::unique_lock lk(mu);
+        cv.wait(lk, [&] { return failure || ready.count(k); });
+        if (failure) std::rethrow_exception(failure);
+        b = std::move(ready.at(k));
+        ready.erase(k);
+        consumed = k + 1;
+        cv.notify_all();
+      }
+      std::size_t start = 0;
+      for (auto end : b.ends) {
+        codec::decode_copy_line(std::string_view(b.data).substr(start, end - start), e);
+        start = end;
+        fn(e);
+        ++res.count;
+        res.last_seq = e.seq;
+      }
+    }
+  } catch (...) {
+    stop_all();
+    try {
+      throw;
+    } catch (const pqxx::broken_connection& x) {
+      throw unavailable("ledger: replay on " + redacted_url_ + ": connection lost: " + one_line(x.what()));
+    } catch (const pqxx::sql_error& x) {
+      if (transient_state(x.sqlstate()))
+        throw unavailable("ledger: replay on " + redacted_url_ + ": server unavailable: " + one_line(x.what()));
+      throw error("ledger: replay failed: " + one_line(x.what()) + " [SQLSTATE " + x.sqlstate() + "]");
+    } catch (const pqxx::failure& x) {
+      throw unavailable("ledger: replay on " + redacted_url_ + ": connection failure: " + one_line(x.what()));
+    }
+  }
+  stop_all();
+  return res;
 }
 
 std::int64_t store::head() {

@@ -40,6 +40,13 @@ struct replay_options {
   std::string stream_id;       // only this stream when not empty
   replay_method method = replay_method::copy;
   std::size_t fetch_size = 20000;  // rows per FETCH for replay_method::cursor
+  // >1: read [from_seq, head at the start] as seq chunks over this many extra connections in
+  // parallel, still delivered to fn in seq order. The result is the same as a one-connection
+  // replay: seqs are gap-free and assigned in commit order, so everything up to a committed
+  // head is already visible and never changes. (COPY only; PostgreSQL's jsonb output is the
+  // bottleneck of a one-connection replay.)
+  int connections = 1;
+  std::int64_t chunk_size = 50000;  // seqs per chunk when connections > 1
 };
 
 struct replay_result {
@@ -62,6 +69,9 @@ struct stream_state {
 struct store_options {
   bool migrate = true;  // apply pending schema migrations on connect
   std::chrono::milliseconds connect_timeout{3000};
+  // Full JSON parse of each payload before sending (the appender turns it off: it has
+  // validated each event on the producer's thread already).
+  bool validate_json = true;
 };
 
 class store {
@@ -74,9 +84,9 @@ class store {
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
-  // Appends a batch in one transaction (COPY into a staging table, then INSERT ... SELECT
-  // that skips known event_ids and numbers the new rows). The stream_state projection is
-  // updated in the same transaction. Throws ledger::error for an invalid event (nothing is
+  // Appends a batch in one transaction: under the head lock, skips event_ids already stored
+  // (or repeated in the batch), numbers the rest head+1.. in batch order and COPYs them into
+  // events. The stream_state projection is updated in the same transaction. Throws ledger::error for an invalid event (nothing is
   // written), ledger::unavailable when PostgreSQL is unreachable; the next call reconnects.
   append_result append(std::span<const event> batch);
   append_result append(const event& e) { return append(std::span<const event>(&e, 1)); }
@@ -101,6 +111,8 @@ class store {
 
  private:
   void connect();
+  replay_result replay_parallel(std::int64_t from_seq, const std::function<void(const event&)>& fn,
+                                const replay_options& opts);
   template <class F>
   auto guarded(const char* what, F&& f) -> decltype(f());
 

@@ -143,21 +143,22 @@ void beat(bus::bus& b, const context& ctx, runtime::state* st, const std::string
   st->publish_failing = static_cast<bool>(err);
 }
 
+caf::behavior heartbeat_actor(caf::event_based_actor* self, bus::bus* b, const context* c,
+                              std::shared_ptr<runtime::state> st) {
+  self->send(self, beat_atom::value);
+  return {[=](beat_atom) {
+    beat(*b, *c, st.get());
+    self->delayed_send(self, c->heartbeat_interval, beat_atom::value);
+  }};
+}
+
 }  // namespace
 
 runtime::runtime(caf::actor_system& sys, context ctx, std::unique_ptr<bus::bus> b)
     : sys_(sys), ctx_(std::move(ctx)), bus_(std::move(b)), state_(std::make_shared<state>()) {
-  auto* busp = bus_.get();
-  const context* c = &ctx_;
-  auto st = state_;
-  // The heartbeat actor only reads `ctx_` and uses `bus_`, both outliving it (stopped first).
-  state_->heartbeat = sys_.spawn([busp, c, st](caf::event_based_actor* self) -> caf::behavior {
-    self->send(self, beat_atom::value);
-    return {[=](beat_atom) {
-      beat(*busp, *c, st.get());
-      self->delayed_send(self, c->heartbeat_interval, beat_atom::value);
-    }};
-  });
+  // The heartbeat actor uses `ctx_` and `bus_`, both outliving it (stop_heartbeat() runs first).
+  // Arguments, not captures: CAF 0.17 dereferences a null tuple for argument-less spawns (UBSan).
+  state_->heartbeat = sys_.spawn(heartbeat_actor, bus_.get(), static_cast<const context*>(&ctx_), state_);
 }
 
 runtime::~runtime() {
@@ -252,7 +253,8 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
     std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
     return exit_bad_config;
   }
-  ctx.config.mark_secret("bus.url");
+  // Only a password inside the URL is secret; the host stays readable in the logs.
+  if (auto pw = config::url_password(bopts.url); !pw.empty()) log::register_secret(pw);
   log::init(ctx.name, ctx.log_level);
   bopts.name = ctx.name;
 
@@ -263,7 +265,14 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
   try {
     b = bus::bus::connect(sys, bopts);
   } catch (const bus::connect_error& e) {
-    std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), log::redact(e.what()).c_str());
+    // One line naming what (NATS), where (the URL and which setting gave it) and why.
+    std::string why = e.what();
+    if (auto p = why.find(": ", why.find("connect to ")); why.rfind("bus: cannot connect to ", 0) == 0 && p != std::string::npos)
+      why = why.substr(p + 2);
+    std::string url = bopts.url;
+    if (auto pw = config::url_password(url); !pw.empty()) url.replace(url.find(pw), pw.size(), "***");
+    std::fprintf(stderr, "%s: cannot connect to NATS at %s (bus.url from %s): %s\n", ctx.name.c_str(), url.c_str(),
+                 ctx.config.source_of("bus.url").c_str(), log::redact(why).c_str());
     return exit_bus_unreachable;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", ctx.name.c_str(), log::redact(e.what()).c_str());

@@ -3,6 +3,7 @@
 // supervisor's crash-loop tests use it).
 #include "bus/bus.hpp"
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "service/service.hpp"
 
 #include <caf/all.hpp>
@@ -20,7 +21,10 @@ caf::behavior ping_responder(caf::event_based_actor* self, pt::bus::bus* bus, st
   return {
       [=](const pt::bus::envelope& e) {
         if (!e.is_request()) return;
-        nlohmann::json reply{{"service", service}, {"greeting", cfg.greeting}, {"answered", ++*answered}};
+        nlohmann::json reply{{"service", service},
+                             {"greeting", cfg.greeting},
+                             {"answered", ++*answered},
+                             {"ts", pt::core::timestamp::from_sys_time(std::chrono::system_clock::now()).to_iso8601()}};
         if (e.body.contains("echo")) reply["echo"] = e.body["echo"];
         if (auto err = bus->reply(e, reply)) pt::log::warn("ping reply failed", {{"error", pt::bus::describe(err)}});
       },

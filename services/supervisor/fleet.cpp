@@ -239,8 +239,9 @@ void fleet::check_critical(unit& u, time_point now, std::vector<action>& out) {
   auto down_for = since(*u.down_since, now);
   if (!held && down_for < manifest_.critical_down_after) return;
   u.safe_stop_sent = true;
-  std::string text = "critical service " + u.spec->name + (held ? " is held down" : " is down") + " (for " +
-                     human(down_for) + (u.last_exit.empty() ? "" : ", last: " + u.last_exit) + ")";
+  std::string text = "critical service " + u.spec->name +
+                     (held ? " is held down" : " is down for " + human(down_for)) +
+                     (u.last_exit.empty() ? "" : " (last: " + u.last_exit + ")");
   out.push_back(make(action::kind::safe_stop, u.spec->name, severity::critical, text));
   out.push_back(alert("SAFE_STOP_REQUESTED", u.spec->name, severity::critical, text + ": safe-stop requested"));
 }

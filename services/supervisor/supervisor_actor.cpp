@@ -21,6 +21,7 @@ namespace {
 using tick_atom = caf::atom_constant<caf::atom("sup_tick")>;
 using child_atom = caf::atom_constant<caf::atom("sup_child")>;
 using stop_atom = caf::atom_constant<caf::atom("sup_stop")>;
+using wake_atom = caf::atom_constant<caf::atom("sup_wake")>;
 
 constexpr const char* kHeartbeats = "health.heartbeat.*";
 constexpr const char* kStatus = "ctl.supervisor.status";
@@ -97,7 +98,7 @@ void do_spawn(sup_actor* self, const std::string& name) {
   if (res.pid > 0) {
     execute(self, f.on_spawned(name, res.pid, now()));
   } else {
-    log::error("spawn failed", {{"service", name}, {"error", res.error}});
+    log::error("spawn failed", {{"child", name}, {"error", res.error}});
     execute(self, f.on_spawn_failed(name, res.error, now()));
   }
 }
@@ -111,11 +112,11 @@ void execute(sup_actor* self, std::vector<action> actions) {
         break;
       case action::kind::kill:
         log::write(a.signal == SIGKILL ? log::level::warn : log::level::info, "stopping service",
-                   {{"service", a.service}, {"pid", a.pid}, {"signal", a.signal}, {"reason", a.text}});
+                   {{"child", a.service}, {"pid", a.pid}, {"signal", a.signal}, {"reason", a.text}});
         signal_process(a.pid, a.signal);
         break;
       case action::kind::alert: {
-        log::write(to_log_level(a.level), a.text, {{"service", a.service}, {"alert", a.code}});
+        log::write(to_log_level(a.level), a.text, {{"child", a.service}, {"alert", a.code}});
         // proto/schemas/alert.json
         nlohmann::json body{{"severity", std::string(to_string(a.level))},
                             {"source", self->state.rt->ctx().name},
@@ -128,9 +129,10 @@ void execute(sup_actor* self, std::vector<action> actions) {
         break;
       }
       case action::kind::safe_stop: {
-        log::error("requesting safe-stop", {{"service", a.service}, {"reason", a.text}});
-        // proto/schemas/ctl.trading.safe_stop.json. JetStream when a stream holds the subject
-        // (stored, deduplicated by msg id); plain NATS otherwise, so live listeners still hear it.
+        log::error("requesting safe-stop", {{"child", a.service}, {"reason", a.text}});
+        // proto/schemas/ctl.trading.safe_stop.json. A plain publish: it never blocks this actor,
+        // live listeners get it at once, and a JetStream stream bound to the subject stores it
+        // all the same (streams capture core publishes). The request_id lets consumers dedupe.
         auto ts = wall_now();
         std::string id = "safe_stop-" + a.service + "-" + std::to_string(ts.nanos());
         nlohmann::json body{{"request_id", id},
@@ -138,17 +140,13 @@ void execute(sup_actor* self, std::vector<action> actions) {
                             {"source", self->state.rt->ctx().name},
                             {"service", a.service},
                             {"ts", ts.to_iso8601()}};
-        if (auto ack = bus.js_publish("ctl.trading.safe_stop", body, id); !ack) {
-          log::info("safe-stop: no JetStream stream took it; publishing on core NATS",
-                    {{"reason", bus::describe(ack.error())}});
-          if (auto err = bus.publish("ctl.trading.safe_stop", body))
-            log::error("safe-stop not published", {{"error", bus::describe(err)}});
-        }
+        if (auto err = bus.publish("ctl.trading.safe_stop", body))
+          log::error("safe-stop not published", {{"error", bus::describe(err)}});
         break;
       }
       case action::kind::log:
         if (a.service.empty()) log::write(to_log_level(a.level), a.text);
-        else log::write(to_log_level(a.level), a.text, {{"service", a.service}});
+        else log::write(to_log_level(a.level), a.text, {{"child", a.service}});
         break;
     }
   }
@@ -199,6 +197,15 @@ caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m) 
         execute(self, self->state.core->on_exit(pid, how, now()));
         update_own_status(self);
         settle_stop(self);
+        // Restart on time rather than on the next tick: wake when the earliest backoff ends.
+        std::optional<milliseconds> soonest;
+        for (const auto& s : self->state.core->status(now()))
+          if (s.restart_in && (!soonest || *s.restart_in < *soonest)) soonest = s.restart_in;
+        if (soonest) self->delayed_send(self, *soonest, wake_atom::value);
+      },
+      [=](wake_atom) {
+        execute(self, self->state.core->tick(now()));
+        update_own_status(self);
       },
       [=](const bus::envelope& e) {
         auto& f = *self->state.core;

@@ -65,8 +65,10 @@ struct received {
   }
 };
 
+// Spawned with arguments, not captures: CAF 0.17.6 dereferences a null shared_ptr<tuple<>>
+// when a spawned function takes no extra argument (UBSan aborts on it).
 caf::actor collector(caf::actor_system& sys, std::shared_ptr<received> r, bool ack = false) {
-  return sys.spawn([r, ack](caf::event_based_actor*) -> caf::behavior {
+  return sys.spawn([](caf::event_based_actor*, std::shared_ptr<received> r, bool ack) -> caf::behavior {
     return {
         [r, ack](const bus::envelope& e) {
           if (ack) (void)e.ack();
@@ -80,21 +82,23 @@ caf::actor collector(caf::actor_system& sys, std::shared_ptr<received> r, bool a
           r->cv.notify_all();
         },
     };
-  });
+  }, r, ack);
 }
 
 // Answers ctl.supervisor.status with a valid reply (or an invalid one when told to).
 caf::actor status_responder(caf::actor_system& sys, caf::actor bus_actor) {
-  return sys.spawn([bus_actor](caf::event_based_actor*) -> caf::behavior {
-    return {
-        [bus_actor](const bus::envelope& e) {
-          bus::reply(bus_actor, e,
-                     {{"mode", "spawn"},
-                      {"ts", now_ts()},
-                      {"services", json::array({{{"name", "example"}, {"state", "running"}, {"pid", 42}}})}});
-        },
-    };
-  });
+  return sys.spawn(
+      [](caf::event_based_actor*, caf::actor bus_actor) -> caf::behavior {
+        return {
+            [bus_actor](const bus::envelope& e) {
+              bus::reply(bus_actor, e,
+                         {{"mode", "spawn"},
+                          {"ts", now_ts()},
+                          {"services", json::array({{{"name", "example"}, {"state", "running"}, {"pid", 42}}})}});
+            },
+        };
+      },
+      bus_actor);
 }
 
 caf::actor_system_config& test_config() {
@@ -488,10 +492,31 @@ TEST_CASE("JetStream: an unacked message is redelivered to the next consumer on 
     REQUIRE_FALSE(first->ensure_stream({"COMMANDS", {"trade.proposed"}, false, false, 0s, 120000ms}));
     REQUIRE(first->js_publish("trade.proposed", proposal, "p-1"));
     auto r = std::make_shared<received>();
-    REQUIRE(first->js_consume(cc, collector(sys, r, false)));  // receives, never acks, then "dies"
+    auto sub = first->js_consume(cc, collector(sys, r, false));  // receives, never acks, then "dies"
+    REQUIRE(sub);
     REQUIRE(r->wait_messages(1));
-    std::lock_guard g(r->mu);
-    CHECK(r->messages[0].deliveries == 1);
+    {
+      std::lock_guard g(r->mu);
+      CHECK(r->messages[0].deliveries == 1);
+    }
+    // Unsubscribing must not delete the durable consumer (nats.c deletes consumers it created).
+    {  // DEBUG
+      natsConnection* nc = nullptr; natsConnection_ConnectTo(&nc, srv.url().c_str());
+      jsCtx* js = nullptr; natsConnection_JetStream(&js, nc, nullptr);
+      jsConsumerInfo* ci = nullptr; jsErrCode e{};
+      auto st = js_GetConsumerInfo(&ci, js, "COMMANDS", "risk", nullptr, &e);
+      fprintf(stderr, "DEBUG consumer info st=%d err=%d delivered=%llu ackpending=%lld\n", st, e, ci ? (unsigned long long)ci->Delivered.Consumer : 0ULL, ci ? (long long)ci->NumAckPending : -1LL);
+      jsConsumerInfo_Destroy(ci); jsCtx_Destroy(js); natsConnection_Destroy(nc);
+    }
+    REQUIRE_FALSE(first->unsubscribe(*sub));
+    {  // DEBUG
+      natsConnection* nc = nullptr; natsConnection_ConnectTo(&nc, srv.url().c_str());
+      jsCtx* js = nullptr; natsConnection_JetStream(&js, nc, nullptr);
+      jsConsumerInfo* ci = nullptr; jsErrCode e{};
+      auto st = js_GetConsumerInfo(&ci, js, "COMMANDS", "risk", nullptr, &e);
+      fprintf(stderr, "DEBUG consumer info st=%d err=%d delivered=%llu ackpending=%lld\n", st, e, ci ? (unsigned long long)ci->Delivered.Consumer : 0ULL, ci ? (long long)ci->NumAckPending : -1LL);
+      jsConsumerInfo_Destroy(ci); jsCtx_Destroy(js); natsConnection_Destroy(nc);
+    }
   }
   auto second = bus::bus::connect(sys, opts_for(srv, "second"));
   auto r = std::make_shared<received>();

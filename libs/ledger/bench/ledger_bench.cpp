@@ -34,6 +34,7 @@ struct params {
   int runs = 5;
   std::size_t events = 200000;
   std::size_t batch = 5000;
+  int replay_connections = 2;
 };
 
 std::string new_uuid() {
@@ -130,9 +131,11 @@ double bench_appender(const std::string& url, const std::vector<event>& evs, std
   return static_cast<double>(evs.size()) / dt;
 }
 
-double bench_replay(pt::ledger::store& s, pt::ledger::replay_method m, std::size_t expect, bool parse_json) {
+double bench_replay(pt::ledger::store& s, pt::ledger::replay_method m, std::size_t expect, bool parse_json,
+                    int connections = 1) {
   pt::ledger::replay_options o;
   o.method = m;
+  o.connections = connections;
   std::size_t n = 0;
   std::int64_t check = 0;
   auto t0 = clk::now();
@@ -184,6 +187,16 @@ std::string show(const std::string& url, const char* setting) {
   return tx.exec1(std::string("SHOW ") + setting)[0].as<std::string>();
 }
 
+// Other work on the machine skews every figure: print the load next to them.
+std::string read_loadavg() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return "unknown\n";
+  char buf[128] = {};
+  if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+  std::fclose(f);
+  return buf;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -196,10 +209,12 @@ int main(int argc, char** argv) {
       p.batch = 1000;
     } else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) {
       p.runs = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--replay-connections") && i + 1 < argc) {
+      p.replay_connections = std::max(2, std::atoi(argv[++i]));
     } else if (!std::strcmp(argv[i], "--events") && i + 1 < argc) {
       p.events = std::max<std::size_t>(1000, std::strtoull(argv[++i], nullptr, 10));
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--runs N] [--events N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--runs N] [--events N] [--replay-connections N]\n", argv[0]);
       return 2;
     }
   }
@@ -211,10 +226,11 @@ int main(int argc, char** argv) {
     for (const auto& e : evs) bytes += static_cast<double>(e.payload.size());
     std::printf("ledger_bench: %zu events per run, payload %.0f bytes avg, batch %zu, %d runs\n", p.events,
                 bytes / static_cast<double>(evs.size()), p.batch, p.runs);
+    std::printf("load average at start: %s", read_loadavg().c_str());
     std::printf("test cluster: fsync=%s synchronous_commit=%s (PostgreSQL 15, loopback, same machine)\n\n",
                 show(pg.url(), "fsync").c_str(), show(pg.url(), "synchronous_commit").c_str());
 
-    stats raw, app, appr, rep_copy, rep_cursor, rep_json;
+    stats raw, app, appr, rep_copy, rep_cursor, rep_json, rep_par2, rep_par2_json;
     std::string replay_url;
     for (int r = 0; r < p.runs; ++r) {
       raw.add(bench_raw_copy(pg.create_database("raw" + std::to_string(r)), evs));
@@ -232,6 +248,8 @@ int main(int argc, char** argv) {
         rep_copy.add(bench_replay(s, pt::ledger::replay_method::copy, evs.size(), false));
         rep_cursor.add(bench_replay(s, pt::ledger::replay_method::cursor, evs.size(), false));
         rep_json.add(bench_replay(s, pt::ledger::replay_method::copy, evs.size(), true));
+        rep_par2.add(bench_replay(s, pt::ledger::replay_method::copy, evs.size(), false, p.replay_connections));
+        rep_par2_json.add(bench_replay(s, pt::ledger::replay_method::copy, evs.size(), true, p.replay_connections));
       }
     }
     std::printf("append, fsync=off:\n");
@@ -242,6 +260,8 @@ int main(int argc, char** argv) {
     std::printf("  COPY TO STDOUT, payload as raw text     %s\n", rep_copy.str().c_str());
     std::printf("  cursor FETCH 20000, payload raw text    %s\n", rep_cursor.str().c_str());
     std::printf("  COPY + payload parsed to nlohmann::json %s\n", rep_json.str().c_str());
+    std::printf("  COPY over %d connections, raw text       %s\n", p.replay_connections, rep_par2.str().c_str());
+    std::printf("  COPY over %d connections + json parse    %s\n", p.replay_connections, rep_par2_json.str().c_str());
 
     if (!p.quick) {
       durable_cluster d;
@@ -253,6 +273,7 @@ int main(int argc, char** argv) {
                   show(durl, "synchronous_commit").c_str());
       std::printf("  store::append (unique key, projection)  %s\n", dur.str().c_str());
     }
+    std::printf("load average at end: %s", read_loadavg().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ledger_bench: %s\n", e.what());
     return 1;

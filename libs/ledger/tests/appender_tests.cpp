@@ -49,60 +49,82 @@ struct captured_log {
 
 }  // namespace
 
-TEST_CASE("the appender batches events from many threads into one gap-free sequence") {
-  const auto url = ledger_test::fresh_db();
-  std::atomic<std::uint64_t> committed{0};
-  appender_hooks hooks;
-  hooks.on_appended = [&](const append_result& r) { committed += r.appended; };
-  appender a(test_config(url), hooks);
-  std::vector<std::thread> ts;
-  std::mutex mu;
-  std::set<std::string> ids;
-  for (int t = 0; t < 4; ++t)
-    ts.emplace_back([&, t] {
-      for (int i = 0; i < 500; ++i) {
-        auto e = make_event(event_type::market_tick, "tick:" + std::to_string(t));
-        {
-          std::lock_guard lk(mu);
-          ids.insert(e.event_id);
+TEST_CASE("appender on the shared cluster") {
+  SECTION("the appender batches events from many threads into one gap-free sequence") {
+    const auto url = ledger_test::fresh_db();
+    std::atomic<std::uint64_t> committed{0};
+    appender_hooks hooks;
+    hooks.on_appended = [&](const append_result& r) { committed += r.appended; };
+    appender a(test_config(url), hooks);
+    std::vector<std::thread> ts;
+    std::mutex mu;
+    std::set<std::string> ids;
+    for (int t = 0; t < 4; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < 500; ++i) {
+          auto e = make_event(event_type::market_tick, "tick:" + std::to_string(t));
+          {
+            std::lock_guard lk(mu);
+            ids.insert(e.event_id);
+          }
+          a.append(std::move(e));
         }
-        a.append(std::move(e));
-      }
+      });
+    for (auto& t : ts) t.join();
+    REQUIRE(a.flush(10s));
+    auto st = a.stats();
+    CHECK(st.appended == 2000);
+    CHECK(st.duplicates == 0);
+    CHECK(st.rejected == 0);
+    CHECK(st.last_seq == 2000);
+    CHECK(st.batches >= 20);  // batch_size 100
+    CHECK(st.buffered == 0);
+    CHECK(committed == 2000);
+    CHECK(a.healthy());
+    CHECK(a.stop() == 0);
+
+    store s(url, {.migrate = false});
+    std::set<std::string> stored;
+    std::int64_t expect = 1;
+    s.replay(1, [&](const event& e) {
+      CHECK(e.seq == expect++);
+      stored.insert(e.event_id);
     });
-  for (auto& t : ts) t.join();
-  REQUIRE(a.flush(10s));
-  auto st = a.stats();
-  CHECK(st.appended == 2000);
-  CHECK(st.duplicates == 0);
-  CHECK(st.rejected == 0);
-  CHECK(st.last_seq == 2000);
-  CHECK(st.batches >= 20);  // batch_size 100
-  CHECK(st.buffered == 0);
-  CHECK(committed == 2000);
-  CHECK(a.healthy());
-  CHECK(a.stop() == 0);
+    CHECK(stored == ids);
+  }
 
-  store s(url, {.migrate = false});
-  std::set<std::string> stored;
-  std::int64_t expect = 1;
-  s.replay(1, [&](const event& e) {
-    CHECK(e.seq == expect++);
-    stored.insert(e.event_id);
-  });
-  CHECK(stored == ids);
-}
+  SECTION("re-sending events through the appender stores each event_id once") {
+    const auto url = ledger_test::fresh_db();
+    appender a(test_config(url));
+    std::vector<event> evs;
+    for (int i = 0; i < 50; ++i) evs.push_back(make_event(event_type::order_filled, "o"));
+    for (const auto& e : evs) a.append(e);
+    for (const auto& e : evs) a.append(e);
+    REQUIRE(a.flush(5s));
+    CHECK(a.stats().appended == 50);
+    CHECK(a.stats().duplicates == 50);
+    CHECK(a.stats().last_seq == 50);
+  }
 
-TEST_CASE("re-sending events through the appender stores each event_id once") {
-  const auto url = ledger_test::fresh_db();
-  appender a(test_config(url));
-  std::vector<event> evs;
-  for (int i = 0; i < 50; ++i) evs.push_back(make_event(event_type::order_filled, "o"));
-  for (const auto& e : evs) a.append(e);
-  for (const auto& e : evs) a.append(e);
-  REQUIRE(a.flush(5s));
-  CHECK(a.stats().appended == 50);
-  CHECK(a.stats().duplicates == 50);
-  CHECK(a.stats().last_seq == 50);
+  SECTION("an event PostgreSQL refuses is rejected loudly without holding up the rest") {
+    captured_log log;
+    const auto url = ledger_test::fresh_db();
+    std::vector<std::string> rejected;
+    appender_hooks hooks;
+    hooks.on_rejected = [&](const event& e, const std::string&) { rejected.push_back(e.event_id); };
+    appender a(test_config(url), hooks);
+    std::vector<event> evs;
+    for (int i = 0; i < 5; ++i) evs.push_back(make_event(event_type::order_placed, "o"));
+    // Valid JSON that PostgreSQL's recursive jsonb parser refuses (stack depth limit exceeded).
+    evs[2].payload = R"({"x": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+    for (const auto& e : evs) a.append(e);
+    REQUIRE(a.flush(5s));
+    CHECK(rejected == std::vector<std::string>{evs[2].event_id});
+    CHECK(a.stats().appended == 4);
+    CHECK(a.stats().rejected == 1);
+    CHECK(a.healthy());
+    CHECK(log.count("NOT stored") == 1);
+  }
 }
 
 TEST_CASE("a full queue pushes back on the caller instead of dropping") {
@@ -131,26 +153,6 @@ TEST_CASE("a full queue pushes back on the caller instead of dropping") {
   CHECK(a.stats().appended == accepted);
   CHECK(a.try_append(make_event(event_type::order_placed, "o")));
   CHECK(a.stop() == 0);
-}
-
-TEST_CASE("an event PostgreSQL refuses is rejected loudly without holding up the rest") {
-  captured_log log;
-  const auto url = ledger_test::fresh_db();
-  std::vector<std::string> rejected;
-  appender_hooks hooks;
-  hooks.on_rejected = [&](const event& e, const std::string&) { rejected.push_back(e.event_id); };
-  appender a(test_config(url), hooks);
-  std::vector<event> evs;
-  for (int i = 0; i < 5; ++i) evs.push_back(make_event(event_type::order_placed, "o"));
-  // Valid JSON that PostgreSQL's recursive jsonb parser refuses (stack depth limit exceeded).
-  evs[2].payload = R"({"x": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
-  for (const auto& e : evs) a.append(e);
-  REQUIRE(a.flush(5s));
-  CHECK(rejected == std::vector<std::string>{evs[2].event_id});
-  CHECK(a.stats().appended == 4);
-  CHECK(a.stats().rejected == 1);
-  CHECK(a.healthy());
-  CHECK(log.count("NOT stored") == 1);
 }
 
 TEST_CASE("an appender whose database is unreachable at start fails with one clear line") {

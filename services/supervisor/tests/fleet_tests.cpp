@@ -341,7 +341,7 @@ TEST_CASE("a critical service down longer than critical_down_after requests one 
   CHECK(of(f.tick(t + 40s), action::kind::safe_stop).size() == 1);
 }
 
-TEST_CASE("a critical service held down requests safe-stop at once; a non-critical one never does") {
+TEST_CASE("a critical service held down requests safe-stop at once, a non-critical one never does") {
   auto c = svc("exec", true);
   c.restart.budget_restarts = 1;
   auto n = svc("news");
