@@ -9,6 +9,8 @@
 #include "core/log.hpp"
 
 #include <caf/all.hpp>
+
+#include <cstdlib>
 #include <nats/nats.h>
 
 #include <atomic>
@@ -72,6 +74,11 @@ caf::error from_status(natsStatus s, const std::string& what) {
 
 std::once_flag nats_open_once;
 }  // namespace
+
+std::string default_proto_dir() {
+  const char* env = std::getenv("POLYTRADE_PROTO_DIR");
+  return env && *env ? env : POLYTRADE_PROTO_DIR;
+}
 
 caf::error make_error(errc code, std::string text) {
   return caf::error(static_cast<std::uint8_t>(code), error_category, caf::make_message(std::move(text)));
@@ -251,7 +258,8 @@ class core : public std::enable_shared_from_this<core> {
     }
     auto records = std::move(records_);
     lock.unlock();
-    for (auto& [id, rec] : records) natsSubscription_Destroy(rec->sub);
+    for (auto& [id, rec] : records)
+      if (rec->sub != nullptr) natsSubscription_Destroy(rec->sub);
     records.clear();
     jsCtx_Destroy(js);
     js = nullptr;
@@ -445,13 +453,23 @@ class core : public std::enable_shared_from_this<core> {
 
   caf::error unsubscribe(subscription_id id) {
     natsSubscription* sub = nullptr;
+    bool jetstream = false;
     {
       std::lock_guard g(mu_);
       auto it = records_.find(id);
-      if (it == records_.end()) return {};
+      if (it == records_.end() || it->second->sub == nullptr) return {};
       sub = it->second->sub;
+      jetstream = it->second->jetstream;
+      // natsSubscription_Unsubscribe deletes a JetStream consumer that nats.c believes it
+      // created, durable or not (seen with nats.c 3.4.1); natsSubscription_Destroy clears that
+      // flag before it unsubscribes, so the durable survives. The record itself lives until
+      // close(): the handler may still be running right now.
+      if (jetstream) it->second->sub = nullptr;
     }
-    // The record is freed by close(): the handler may still be running right now.
+    if (jetstream) {
+      natsSubscription_Destroy(sub);
+      return {};
+    }
     natsStatus s = natsSubscription_Unsubscribe(sub);
     if (s != NATS_OK && s != NATS_INVALID_SUBSCRIPTION) return from_status(s, "unsubscribe");
     return {};

@@ -80,6 +80,8 @@ struct connection_event {
   std::string detail;  // last error text when there is one
 };
 
+[[nodiscard]] std::string default_proto_dir();
+
 struct options {
   std::string url = "nats://127.0.0.1:4222";
   std::string name = "polytrade";  // connection name shown by the server (monitoring)
@@ -95,7 +97,8 @@ struct options {
   bool retry_on_failed_connect = false;
   int reconnect_buffer_bytes = 8 * 1024 * 1024;  // publishes buffered during an outage
   std::chrono::milliseconds connect_timeout{2000};
-  std::string proto_dir = POLYTRADE_PROTO_DIR;  // subjects.json + schemas/
+  // subjects.json + schemas/: $POLYTRADE_PROTO_DIR (containers), else the source tree's proto/.
+  std::string proto_dir = default_proto_dir();
   // Called on a nats.c thread for every state change: keep it short, do not block.
   std::function<void(const connection_event&)> on_state;
 };

@@ -266,9 +266,12 @@ void document::require_only(const std::string& prefix, const std::set<std::strin
 void document::mark_secret(const std::string& key) const {
   auto v = scalar(key);
   if (!v) return;
+  // A URL is secret only in its password: host and database must stay readable in logs.
+  if (v->find("://") != std::string::npos) {
+    log::register_secret(url_password(*v));
+    return;
+  }
   log::register_secret(*v);
-  auto pw = url_password(*v);
-  if (!pw.empty()) log::register_secret(pw);
 }
 
 }  // namespace pt::config

@@ -70,7 +70,7 @@ class document {
   // Rejects any key below `prefix` that is not in `allowed` (typos must not pass silently).
   void require_only(const std::string& prefix, const std::set<std::string>& allowed) const;
 
-  // Registers the key's value (and a URL's password part) with the log redactor.
+  // Registers the key's value with the log redactor; for a URL, only its password part.
   void mark_secret(const std::string& key) const;
 
   // "file.yaml:12", "env POLYTRADE__BUS__URL" or "default".

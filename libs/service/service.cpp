@@ -249,6 +249,9 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
   } catch (const help_requested& h) {
     std::fprintf(stdout, "%s\n", h.what());
     return exit_ok;
+  } catch (const startup_error& e) {
+    std::fprintf(stderr, "%s: %s\n", prog.c_str(), log::redact(e.what()).c_str());
+    return e.code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", prog.c_str(), e.what());
     return exit_bad_config;
@@ -286,6 +289,10 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
   } catch (const config::error& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
     rt.request_stop(exit_bad_config);
+    return rt.wait_for_stop();
+  } catch (const startup_error& e) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), log::redact(e.what()).c_str());
+    rt.request_stop(e.code());
     return rt.wait_for_stop();
   } catch (const std::exception& e) {
     log::fatal("start failed", {{"error", e.what()}});

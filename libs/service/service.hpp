@@ -35,6 +35,18 @@ enum exit_code : int {
   exit_failure = 1,          // a failure at run time
   exit_bad_config = 2,       // bad arguments or configuration
   exit_bus_unreachable = 3,  // NATS unreachable at start
+  exit_ledger_unreachable = 4,  // PostgreSQL (the ledger) unreachable at start
+};
+
+// A start-up failure with its own exit code, thrown from options::configure or the start
+// callback: run() prints "<name>: <what()>" as the one line on stderr and exits with code().
+class startup_error : public std::runtime_error {
+ public:
+  startup_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  [[nodiscard]] int code() const { return code_; }
+
+ private:
+  int code_;
 };
 
 struct context;

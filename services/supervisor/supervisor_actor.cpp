@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "fleet.hpp"
+#include "fleet_ledger.hpp"
 #include "process.hpp"
 #include "service/service.hpp"
 
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace pt::supervisor {
 namespace {
@@ -22,6 +24,9 @@ using tick_atom = caf::atom_constant<caf::atom("sup_tick")>;
 using child_atom = caf::atom_constant<caf::atom("sup_child")>;
 using stop_atom = caf::atom_constant<caf::atom("sup_stop")>;
 using wake_atom = caf::atom_constant<caf::atom("sup_wake")>;
+using ledger_atom = caf::atom_constant<caf::atom("sup_ledger")>;
+
+using ledger::event_type;
 
 constexpr const char* kHeartbeats = "health.heartbeat.*";
 constexpr const char* kStatus = "ctl.supervisor.status";
@@ -45,6 +50,9 @@ struct sup_state {
   service::runtime* rt = nullptr;
   std::vector<caf::response_promise> stop_waiters;
   std::string last_status;
+  fleet_ledger* ledger = nullptr;  // null: no ledger configured
+  std::string cause;               // event_id of the ServiceExited being handled (causation)
+  bool ledger_healthy = true;
   static inline const char* name = "supervisor";
 };
 
@@ -85,6 +93,64 @@ nlohmann::json details_of(const fleet& f, const std::string& service) {
 
 void execute(sup_actor* self, std::vector<action> actions);
 
+// Queues a ledger event (never blocks); returns its id, or "" without a ledger.
+std::string record(sup_actor* self, event_type type, const std::string& service, nlohmann::json payload) {
+  auto& st = self->state;
+  if (!st.ledger) return {};
+  if (!service.empty()) payload["service"] = service;
+  return st.ledger->record(type, service, payload, st.cause);
+}
+
+// Runs `actions` with `cause` as the causation of the events they record.
+void execute_caused_by(sup_actor* self, const std::string& cause, std::vector<action> actions) {
+  auto saved = std::exchange(self->state.cause, cause);
+  execute(self, std::move(actions));
+  self->state.cause = std::move(saved);
+}
+
+// alerts.<severity> (proto/schemas/alert.json), and AlertRaised in the ledger.
+void raise_alert(sup_actor* self, severity level, const std::string& code, const std::string& text,
+                 const std::string& service, nlohmann::json details) {
+  auto& bus = self->state.rt->bus();
+  nlohmann::json body{{"severity", std::string(to_string(level))},
+                      {"source", self->state.rt->ctx().name},
+                      {"code", code},
+                      {"message", text},
+                      {"ts", wall_now().to_iso8601()},
+                      {"details", std::move(details)}};
+  if (auto err = bus.publish("alerts." + std::string(to_string(level)), body))
+    log::error("alert not published", {{"error", bus::describe(err)}});
+  record(self, event_type::alert_raised, service, {{"alert", std::move(body)}});
+}
+
+nlohmann::json exit_json(int pid, const exit_info& how) {
+  nlohmann::json j{{"pid", pid}, {"reason", how.describe()}, {"exit_code", nullptr}, {"signal", nullptr}};
+  if (how.signal != 0) j["signal"] = how.signal;
+  else j["exit_code"] = how.code;
+  return j;
+}
+
+// The ledger's health hook (appender thread -> this actor): alert on each transition.
+void on_ledger_health(sup_actor* self, bool healthy, std::int64_t unavailable_ms, std::uint64_t queued,
+                      const std::string& last_error) {
+  auto& st = self->state;
+  if (healthy == st.ledger_healthy) return;  // the hook repeats while unhealthy; alert once
+  st.ledger_healthy = healthy;
+  nlohmann::json details{{"healthy", healthy}, {"unavailable_for_ms", unavailable_ms}, {"queued", queued}};
+  if (!healthy) {
+    details["last_error"] = last_error;
+    std::string text = "LEDGER UNAVAILABLE: cannot write fleet events to PostgreSQL for " +
+                       std::to_string(unavailable_ms) + " ms; " + std::to_string(queued) +
+                       " events buffered in memory (" + last_error + ")";
+    log::error(text, {{"alert", "LEDGER_UNAVAILABLE"}, {"queued", queued}});
+    raise_alert(self, severity::critical, "LEDGER_UNAVAILABLE", text, "", std::move(details));
+  } else {
+    std::string text = "ledger writes succeed again; buffered fleet events are being written";
+    log::warn(text, {{"alert", "LEDGER_RECOVERED"}});
+    raise_alert(self, severity::info, "LEDGER_RECOVERED", text, "", std::move(details));
+  }
+}
+
 void do_spawn(sup_actor* self, const std::string& name) {
   auto& f = *self->state.core;
   const service_spec* spec = nullptr;
@@ -96,10 +162,13 @@ void do_spawn(sup_actor* self, const std::string& name) {
   req.env.try_emplace("POLYTRADE__SERVICE__NAME", name);
   auto res = spawn_process(req);
   if (res.pid > 0) {
+    record(self, event_type::service_started, name, {{"pid", res.pid}, {"command", spec->command}});
     execute(self, f.on_spawned(name, res.pid, now()));
   } else {
     log::error("spawn failed", {{"child", name}, {"error", res.error}});
-    execute(self, f.on_spawn_failed(name, res.error, now()));
+    auto id = record(self, event_type::service_exited, name,
+                     {{"pid", 0}, {"reason", "spawn failed: " + res.error}, {"exit_code", nullptr}, {"signal", nullptr}});
+    execute_caused_by(self, id, f.on_spawn_failed(name, res.error, now()));
   }
 }
 
@@ -117,15 +186,17 @@ void execute(sup_actor* self, std::vector<action> actions) {
         break;
       case action::kind::alert: {
         log::write(to_log_level(a.level), a.text, {{"child", a.service}, {"alert", a.code}});
-        // proto/schemas/alert.json
-        nlohmann::json body{{"severity", std::string(to_string(a.level))},
-                            {"source", self->state.rt->ctx().name},
-                            {"code", a.code},
-                            {"message", a.text},
-                            {"ts", wall_now().to_iso8601()},
-                            {"details", details_of(*self->state.core, a.service)}};
-        if (auto err = bus.publish("alerts." + std::string(to_string(a.level)), body))
-          log::error("alert not published", {{"error", bus::describe(err)}});
+        auto details = details_of(*self->state.core, a.service);
+        if (a.code == "SERVICE_RESTARTING" || a.code == "HOLD_DOWN_RELEASED" || a.code == "SERVICE_RESTARTED") {
+          nlohmann::json p{{"reason", a.text}, {"code", a.code}};
+          for (const char* k : {"restart_in_ms", "restarts", "restarts_in_window"})
+            if (details.contains(k)) p[k] = details[k];
+          record(self, event_type::service_restarted, a.service, std::move(p));
+        } else if (a.code == "SERVICE_HELD_DOWN") {
+          record(self, event_type::service_held_down, a.service,
+                 {{"reason", a.text}, {"restarts_in_window", details.value("restarts_in_window", 0)}});
+        }
+        raise_alert(self, a.level, a.code, a.text, a.service, std::move(details));
         break;
       }
       case action::kind::safe_stop: {
@@ -142,6 +213,7 @@ void execute(sup_actor* self, std::vector<action> actions) {
                             {"ts", ts.to_iso8601()}};
         if (auto err = bus.publish("ctl.trading.safe_stop", body))
           log::error("safe-stop not published", {{"error", bus::describe(err)}});
+        record(self, event_type::safe_stop_requested, a.service, {{"request_id", id}, {"reason", a.text}});
         break;
       }
       case action::kind::log:
@@ -156,6 +228,10 @@ void execute(sup_actor* self, std::vector<action> actions) {
 void settle_stop(sup_actor* self) {
   auto& st = self->state;
   if (st.stop_waiters.empty() || !st.core->all_stopped()) return;
+  if (st.ledger)
+    st.ledger->record_stopped({{"supervisor", st.rt->ctx().name},
+                               {"mode", st.core->watch_only() ? "watch" : "spawn"},
+                               {"children_stopped", true}});
   for (auto& p : st.stop_waiters) p.deliver(true);
   st.stop_waiters.clear();
 }
@@ -173,14 +249,24 @@ void update_own_status(sup_actor* self) {
   }
 }
 
-caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m) {
+caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m, fleet_ledger* ledger) {
   auto& st = self->state;
   st.rt = rt;
+  st.ledger = ledger;
   st.core = std::make_unique<fleet>(std::move(m));
   caf::actor me = caf::actor_cast<caf::actor>(self);
   st.children = std::make_unique<reaper>([me](int pid, int status) {
     caf::anon_send(me, child_atom::value, pid, status);
   });
+  if (st.ledger) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& s : st.core->spec().services) names.push_back(s.name);
+    record(self, event_type::system_started, "",
+           {{"supervisor", rt->ctx().name},
+            {"mode", st.core->watch_only() ? "watch" : "spawn"},
+            {"services", std::move(names)},
+            {"pid", static_cast<std::int64_t>(::getpid())}});
+  }
   execute(self, st.core->start(now()));
   update_own_status(self);
   auto tick = st.core->spec().tick;
@@ -194,7 +280,16 @@ caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m) 
       },
       [=](child_atom, int pid, int status) {
         auto how = exit_info::from_wait_status(status);
-        execute(self, self->state.core->on_exit(pid, how, now()));
+        auto& f = *self->state.core;
+        std::string id;
+        if (self->state.ledger && !f.watch_only())
+          for (const auto& s : f.status(now()))
+            if (s.pid == pid && pid > 0) {
+              auto p = exit_json(pid, how);
+              p["supervisor_stopping"] = f.stopping();
+              id = record(self, event_type::service_exited, s.name, std::move(p));
+            }
+        execute_caused_by(self, id, f.on_exit(pid, how, now()));
         update_own_status(self);
         settle_stop(self);
         // Restart on time rather than on the next tick: wake when the earliest backoff ends.
@@ -223,6 +318,9 @@ caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m) 
         execute(self, f.on_heartbeat(service, pid, status, now()));
         update_own_status(self);
       },
+      [=](ledger_atom, bool healthy, std::int64_t unavailable_ms, std::uint64_t queued, const std::string& error) {
+        on_ledger_health(self, healthy, unavailable_ms, queued, error);
+      },
       [=](stop_atom) -> caf::response_promise {
         auto& st = self->state;
         auto p = self->make_response_promise();
@@ -237,13 +335,18 @@ caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m) 
 
 }  // namespace
 
-caf::actor spawn_supervisor(service::runtime& rt, manifest m) {
-  auto sup = rt.system().spawn(supervisor_fun, &rt, std::move(m));
+caf::actor spawn_supervisor(service::runtime& rt, manifest m, fleet_ledger* ledger) {
+  auto sup = rt.system().spawn(supervisor_fun, &rt, std::move(m), ledger);
   for (const char* subject : {kHeartbeats, kStatus})
     if (auto sub = rt.bus().subscribe(subject, sup); !sub) {
       caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
       throw std::runtime_error(std::string("cannot subscribe ") + subject + ": " + bus::describe(sub.error()));
     }
+  if (ledger)
+    ledger->on_health([sup](const ledger_health& h) {
+      caf::anon_send(sup, ledger_atom::value, h.healthy, static_cast<std::int64_t>(h.unavailable_for.count()),
+                     static_cast<std::uint64_t>(h.queued), h.last_error);
+    });
   return sup;
 }
 

@@ -500,23 +500,7 @@ TEST_CASE("JetStream: an unacked message is redelivered to the next consumer on 
       CHECK(r->messages[0].deliveries == 1);
     }
     // Unsubscribing must not delete the durable consumer (nats.c deletes consumers it created).
-    {  // DEBUG
-      natsConnection* nc = nullptr; natsConnection_ConnectTo(&nc, srv.url().c_str());
-      jsCtx* js = nullptr; natsConnection_JetStream(&js, nc, nullptr);
-      jsConsumerInfo* ci = nullptr; jsErrCode e{};
-      auto st = js_GetConsumerInfo(&ci, js, "COMMANDS", "risk", nullptr, &e);
-      fprintf(stderr, "DEBUG consumer info st=%d err=%d delivered=%llu ackpending=%lld\n", st, e, ci ? (unsigned long long)ci->Delivered.Consumer : 0ULL, ci ? (long long)ci->NumAckPending : -1LL);
-      jsConsumerInfo_Destroy(ci); jsCtx_Destroy(js); natsConnection_Destroy(nc);
-    }
     REQUIRE_FALSE(first->unsubscribe(*sub));
-    {  // DEBUG
-      natsConnection* nc = nullptr; natsConnection_ConnectTo(&nc, srv.url().c_str());
-      jsCtx* js = nullptr; natsConnection_JetStream(&js, nc, nullptr);
-      jsConsumerInfo* ci = nullptr; jsErrCode e{};
-      auto st = js_GetConsumerInfo(&ci, js, "COMMANDS", "risk", nullptr, &e);
-      fprintf(stderr, "DEBUG consumer info st=%d err=%d delivered=%llu ackpending=%lld\n", st, e, ci ? (unsigned long long)ci->Delivered.Consumer : 0ULL, ci ? (long long)ci->NumAckPending : -1LL);
-      jsConsumerInfo_Destroy(ci); jsCtx_Destroy(js); natsConnection_Destroy(nc);
-    }
   }
   auto second = bus::bus::connect(sys, opts_for(srv, "second"));
   auto r = std::make_shared<received>();

@@ -108,7 +108,7 @@ TEST_CASE("catalog: subject matching follows NATS wildcards", "[catalog]") {
   CHECK_FALSE(subject_matches("a.*", "a."));
 }
 
-TEST_CASE("catalog: validation reports the failing path; decimals are strings", "[catalog]") {
+TEST_CASE("catalog: validation reports the failing path, decimals are strings", "[catalog]") {
   auto cat = pt::bus::catalog::load(proto);
   json hb = {{"service", "risk"}, {"instance", "risk-1"}, {"pid", 7},          {"seq", 1},
              {"ts", "2026-11-21T10:00:00Z"}, {"status", "ok"}, {"uptime_s", 3}};

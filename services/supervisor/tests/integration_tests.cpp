@@ -275,7 +275,7 @@ TEST_CASE("example: heartbeats, and says goodbye with a final 'stopping' heartbe
 }
 
 // Hidden until proto/subjects.json lists ctl.example.ping (the strict catalog drops it before).
-TEST_CASE("example: answers ctl.example.ping", "[.][needs-catalog]") {
+TEST_CASE("example: answers ctl.example.ping") {
   pt::testing::nats_server nats;
   auto dir = pt::testing::make_temp_dir("pt-example-ping");
   write_file(dir + "/example.yaml", "example:\n  greeting: hello\n");
