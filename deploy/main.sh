@@ -53,19 +53,32 @@ MANIFEST=${POLYTRADE_MANIFEST:-deploy/fleet.local.yaml}
 "$BIN/supervisor/supervisor" --manifest "$MANIFEST" &
 SUP_PID=$!
 
-# Health: ask the supervisor over NATS (ctl.supervisor.status) once the fleet is up.
+# Health of the infrastructure, then of the fleet (the supervisor answers ctl.supervisor.status).
+print_health() {
+  printf '\n=== health %s\n' "$(date -u +%FT%TZ)"
+  if [[ -n "$NATS_PID" ]]; then
+    curl -sf "http://127.0.0.1:${POLYTRADE_NATS_MONITOR_PORT:-18222}/healthz" >/dev/null \
+      && echo "nats        ok  $NATS_URL (JetStream on)" || echo "nats        DOWN  $NATS_URL"
+  fi
+  if [[ -n "$PG_DIR" ]]; then
+    "$PG_BIN/pg_isready" -q -U postgres -h 127.0.0.1 -p "${POLYTRADE_PG_PORT:-15432}" \
+      && echo "postgresql  ok  127.0.0.1:${POLYTRADE_PG_PORT:-15432}/polytrade" || echo "postgresql  DOWN"
+  fi
+  "$BIN/ptctl/ptctl" status --wait "${1:-2s}" || echo "supervisor  no answer to ctl.supervisor.status"
+  echo
+}
 sleep 2
-"$BIN/ptctl/ptctl" status --wait 10s || infra_log "the supervisor did not answer ctl.supervisor.status"
+print_health 10s
 infra_log "fleet running; Ctrl-C stops everything"
 
 if [[ -n "${POLYTRADE_RUN_SECONDS:-}" ]]; then
   end=$((SECONDS + POLYTRADE_RUN_SECONDS))
   while ((SECONDS < end)) && kill -0 "$SUP_PID" 2>/dev/null; do sleep 1; done
-  "$BIN/ptctl/ptctl" status || true
+  print_health
 else
   while kill -0 "$SUP_PID" 2>/dev/null; do
     sleep "${POLYTRADE_HEALTH_EVERY:-60}" &
     wait $! || true
-    kill -0 "$SUP_PID" 2>/dev/null && { "$BIN/ptctl/ptctl" status || true; }
+    kill -0 "$SUP_PID" 2>/dev/null && print_health
   done
 fi
