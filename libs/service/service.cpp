@@ -167,7 +167,23 @@ runtime::~runtime() {
     std::lock_guard<std::mutex> lock(state_->mu);
     actors.swap(state_->managed);
   }
-  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // Wait for them to be gone: a managed actor may be mid-message and use bus_ (UBSan caught the
+  // supervisor's tick dereferencing the reset bus).
+  if (!actors.empty()) {
+    caf::scoped_actor self{sys_};
+    for (auto& a : actors) {
+      self->monitor(a);
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    }
+    for (std::size_t i = 0; i < actors.size(); ++i) {
+      bool timed_out = false;
+      self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [&] { timed_out = true; });
+      if (timed_out) {
+        log::error("managed actors did not stop within 5 s", {{"left", actors.size() - i}});
+        break;
+      }
+    }
+  }
   stop_heartbeat();
   bus_.reset();
 }

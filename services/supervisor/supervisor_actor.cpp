@@ -75,14 +75,19 @@ nlohmann::json service_json(const service_status& s, core::timestamp wall) {
 }
 
 // ctl.supervisor.status reply (proto/schemas/ctl.supervisor.status.reply.json).
-nlohmann::json status_json(const fleet& f, const service::runtime& rt) {
+nlohmann::json status_json(const fleet& f, const service::runtime& rt, const fleet_ledger* ledger) {
   auto wall = wall_now();
   nlohmann::json services = nlohmann::json::array();
   for (const auto& s : f.status(now())) services.push_back(service_json(s, wall));
-  return {{"supervisor", rt.ctx().name},
-          {"mode", f.watch_only() ? "watch" : "spawn"},
-          {"ts", wall.to_iso8601()},
-          {"services", std::move(services)}};
+  nlohmann::json j{{"supervisor", rt.ctx().name},
+                   {"mode", f.watch_only() ? "watch" : "spawn"},
+                   {"ts", wall.to_iso8601()},
+                   {"services", std::move(services)}};
+  if (ledger) {
+    auto h = ledger->health();
+    j["ledger"] = {{"healthy", h.healthy}, {"unavailable_for_ms", h.unavailable_for.count()}, {"queued", h.queued}};
+  }
+  return j;
 }
 
 nlohmann::json details_of(const fleet& f, const std::string& service) {
@@ -305,7 +310,7 @@ caf::behavior supervisor_fun(sup_actor* self, service::runtime* rt, manifest m, 
       [=](const bus::envelope& e) {
         auto& f = *self->state.core;
         if (e.subject == kStatus) {
-          if (e.is_request()) self->state.rt->bus().reply(e, status_json(f, *self->state.rt));
+          if (e.is_request()) self->state.rt->bus().reply(e, status_json(f, *self->state.rt, self->state.ledger));
           return;
         }
         static const std::string prefix = "health.heartbeat.";

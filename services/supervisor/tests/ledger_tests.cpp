@@ -98,6 +98,13 @@ TEST_CASE("with DATABASE_URL the supervisor records the fleet's life in the ledg
   ledger_run run;
   run.start(url);
   int pid1 = run.running_pid();
+  {
+    auto status = run.bus->request("ctl.supervisor.status", nlohmann::json::object());
+    REQUIRE(status);
+    INFO(status->dump());
+    REQUIRE(status->contains("ledger"));
+    CHECK((*status)["ledger"]["healthy"] == true);
+  }
   INFO(run.sup->output());
   REQUIRE(pid1 > 0);
   REQUIRE(::kill(pid1, SIGKILL) == 0);
