@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -75,13 +76,24 @@ TEST_CASE("every compose service builds from a Dockerfile target or a pinned ima
 TEST_CASE("compose and Docker files carry no secret values") {
   // A secret-named key must take its value from the environment (${...}), never a literal.
   std::regex literal_secret(R"(^\s*-?\s*[A-Z_]*(PASSWORD|SECRET|API_KEY|TOKEN)[A-Z_]*\s*[:=]\s*[^$\s{].*$)");
-  for (auto file : {root / "docker-compose.yml", root / "deploy/Dockerfile"}) {
+  // ...and a URL's password must be a ${...} reference too: "postgresql://u:literal@db".
+  std::regex url_password(R"(://[^:/@\s]+:[^$\s{@/][^@\s]*@)");
+  std::vector<fs::path> files{root / "docker-compose.yml", root / "deploy/Dockerfile"};
+  for (const auto& entry : fs::directory_iterator(root / "railway")) files.push_back(entry.path());
+  for (const auto& entry : fs::directory_iterator(root / "deploy"))
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  for (const auto& file : files) {
     std::istringstream in(slurp(file));
     for (std::string line; std::getline(in, line);) {
       INFO(file << ": " << line);
       CHECK_FALSE(std::regex_match(line, literal_secret));
+      CHECK_FALSE(std::regex_search(line, url_password));
     }
   }
+  // The patterns themselves must catch what they are for (a test that cannot fail proves nothing).
+  CHECK(std::regex_match(std::string("  POSTGRES_PASSWORD: hunter2"), literal_secret));
+  CHECK(std::regex_search(std::string("DATABASE_URL: postgresql://bot:hunter2@db/pt"), url_password));
+  CHECK_FALSE(std::regex_search(std::string("DATABASE_URL: postgresql://bot:${PW}@db/pt"), url_password));
 }
 
 TEST_CASE("Railway configs are valid and start a real binary") {

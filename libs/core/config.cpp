@@ -58,14 +58,59 @@ env_map process_env() {
   return env;
 }
 
-std::string url_password(const std::string& url) {
+namespace {
+// [start, end) of "user:password" in a URL's authority, or npos when it has no userinfo.
+std::pair<std::size_t, std::size_t> userinfo(const std::string& url) {
   auto scheme = url.find("://");
-  if (scheme == std::string::npos) return {};
-  auto at = url.find('@', scheme + 3);
-  if (at == std::string::npos) return {};
-  auto colon = url.find(':', scheme + 3);
+  if (scheme == std::string::npos) return {std::string::npos, 0};
+  auto start = scheme + 3;
+  auto end = url.find_first_of("/?#", start);
+  if (end == std::string::npos) end = url.size();
+  auto at = url.rfind('@', end - 1);
+  if (at == std::string::npos || at < start || end == start) return {std::string::npos, 0};
+  return {start, at};
+}
+}  // namespace
+
+std::string url_password(const std::string& url) {
+  auto [start, at] = userinfo(url);
+  if (start == std::string::npos) return {};
+  auto colon = url.find(':', start);
   if (colon == std::string::npos || colon > at) return {};
   return url.substr(colon + 1, at - colon - 1);
+}
+
+std::string redact_url(const std::string& url) {
+  auto [start, at] = userinfo(url);
+  if (start != std::string::npos) {
+    auto colon = url.find(':', start);
+    if (colon == std::string::npos || colon > at || colon + 1 == at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+  }
+  // libpq keyword form: "host=db user=bot password=s3cret dbname=pt"
+  auto p = url.find("password=");
+  if (p == std::string::npos || (p > 0 && url[p - 1] != ' ')) return url;
+  auto end = url.find(' ', p);
+  return url.substr(0, p + 9) + "***" + (end == std::string::npos ? "" : url.substr(end));
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  std::string_view number = s.substr(0, i), unit = s.substr(i);
+  double x = 0;
+  auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), x);
+  double scale = 0;
+  if (unit.empty() || unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1e3;
+  else if (unit == "m") scale = 60e3;
+  else if (unit == "h") scale = 3600e3;
+  else if (unit == "us") scale = 1e-3;
+  if (number.empty() || ec != std::errc{} || ptr != number.data() + number.size() || scale == 0) return std::nullopt;
+  double ms = x * scale;
+  // Beyond ~292 years a cast to int64 would be undefined.
+  if (!std::isfinite(ms) || ms < 0 || ms > 9.2e15) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
 }
 
 document::document() : root_(YAML::NodeType::Map), source_name_("default") {}
@@ -196,20 +241,9 @@ std::chrono::milliseconds document::get_duration(const std::string& key, std::ch
     fail(key, "is required but missing");
   }
   const std::string& s = *v;
-  std::size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  std::string number = s.substr(0, i), unit = s.substr(i);
-  double x = 0;
-  auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), x);
-  double scale = 0;
-  if (unit.empty() || unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1e3;
-  else if (unit == "m") scale = 60e3;
-  else if (unit == "h") scale = 3600e3;
-  else if (unit == "us") scale = 1e-3;
-  if (number.empty() || ec != std::errc{} || ptr != number.data() + number.size() || scale == 0)
-    fail(key, "expected a duration such as 250ms, 2s, 5m or 1h, got '" + s + "'");
-  auto out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(x * scale)));
+  auto parsed = parse_duration(s);
+  if (!parsed) fail(key, "expected a duration such as 250ms, 2s, 5m or 1h, got '" + s + "'");
+  auto out = *parsed;
   if (out < min || out > max)
     fail(key, "must be between " + std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
                   "ms, got '" + s + "'");

@@ -15,6 +15,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pt::config {
@@ -87,7 +88,17 @@ class document {
   std::map<std::string, std::pair<std::string, std::string>> overrides_;  // key -> (value, source)
 };
 
-// "postgresql://user:secret@host/db" -> "secret" (empty when there is none).
+// "postgresql://user:secret@host/db" -> "secret" (empty when there is none). Only the
+// authority (before the first '/', '?' or '#' after the scheme) is read, split at its LAST
+// '@', so a password that itself holds '@' is returned whole.
 [[nodiscard]] std::string url_password(const std::string& url);
+// The URL with its password replaced by "***" ("postgresql://bot:***@db/pt"); a libpq
+// keyword string's "password=..." is hidden too. Every URL that reaches a log, an error or
+// an event goes through this.
+[[nodiscard]] std::string redact_url(const std::string& url);
+
+// "250ms", "2s", "1.5s", "5m", "1h", "100us", or a bare number of milliseconds; nullopt when
+// the text is not a finite, non-negative duration. The one duration syntax of the project.
+[[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace pt::config

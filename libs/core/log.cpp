@@ -1,5 +1,7 @@
 #include "log.hpp"
 
+#include "time.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,16 +29,11 @@ state& global() {
 
 thread_local std::string tl_correlation;
 
+// Microseconds are enough for a log line and keep lines short.
 std::string iso_now() {
-  auto now = std::chrono::system_clock::now();
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06lldZ", static_cast<long long>((ns / 1000) % 1'000'000));
-  return buf;
+  auto ts = core::timestamp::from_sys_time(std::chrono::system_clock::now());
+  auto s = ts.to_iso8601();  // ...SS.nnnnnnnnnZ
+  return s.substr(0, s.size() - 4) + "Z";
 }
 
 void replace_all(std::string& s, const std::string& needle) {

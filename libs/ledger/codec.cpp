@@ -1,5 +1,7 @@
 #include "codec.hpp"
 
+#include "core/time.hpp"
+
 #include <cctype>
 #include <cstring>
 
@@ -9,18 +11,6 @@ namespace {
 [[noreturn]] void bad(std::string_view what, std::string_view text) {
   throw error("ledger: cannot decode " + std::string(what) + " from \"" + std::string(text.substr(0, 80)) + "\"");
 }
-
-// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's days_from_civil).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-static_assert(days_from_civil(1970, 1, 1) == 0);
-static_assert(days_from_civil(2000, 3, 1) == 11017);
 
 bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) {
   if (pos + n > s.size()) return false;
@@ -84,7 +74,7 @@ std::int64_t parse_timestamptz_ns(std::string_view s) {
   }
   if (s.substr(pos) != "+00") bad("a UTC timestamp (set TimeZone=UTC)", s);
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) bad("a timestamp", s);
-  std::int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+  std::int64_t secs = core::days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
   return secs * 1000000000 + frac_ns;
 }
 

@@ -203,20 +203,8 @@ replay_result replay_in(pqxx::transaction_base& tx, std::int64_t from_seq,
 
 }  // namespace
 
-std::string redact_url(const std::string& url) {
-  if (auto pw = pt::config::url_password(url); !pw.empty()) {
-    auto scheme = url.find("://");
-    auto colon = url.find(':', scheme + 3);
-    return url.substr(0, colon + 1) + "***" + url.substr(colon + 1 + pw.size());
-  }
-  auto p = url.find("password=");
-  if (p == std::string::npos || (p > 0 && url[p - 1] != ' ')) return url;
-  auto end = url.find(' ', p);
-  return url.substr(0, p + 9) + "***" + (end == std::string::npos ? "" : url.substr(end));
-}
-
 store::store(std::string url, store_options opts)
-    : url_(std::move(url)), redacted_url_(redact_url(url_)), opts_(opts) {
+    : url_(std::move(url)), redacted_url_(pt::config::redact_url(url_)), opts_(opts) {
   if (auto pw = pt::config::url_password(url_); !pw.empty()) pt::log::register_secret(pw);
   connect();
   if (opts_.migrate) guarded("migrate", [&] { return migrate(*conn_); });

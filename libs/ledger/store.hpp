@@ -122,8 +122,4 @@ class store {
   std::unique_ptr<pqxx::connection> conn_;
 };
 
-// "postgresql://bot:secret@host/db" -> "postgresql://bot:***@host/db"; also redacts a
-// "password=..." keyword in a key=value connection string.
-[[nodiscard]] std::string redact_url(const std::string& url);
-
 }  // namespace pt::ledger

@@ -6,11 +6,13 @@
 //   ptctl publish <subject> <json>
 // NATS_URL (or --url) says where the bus is.
 #include "bus/bus.hpp"
+#include "core/config.hpp"
 #include "core/log.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -34,12 +36,9 @@ int usage() {
 }
 
 std::chrono::milliseconds parse_wait(const std::string& s) {
-  std::size_t used = 0;
-  double v = std::stod(s, &used);
-  auto unit = s.substr(used);
-  double ms = unit == "ms" ? v : unit == "s" || unit.empty() ? v * 1000 : unit == "m" ? v * 60000 : -1;
-  if (ms < 0) throw std::invalid_argument("bad duration '" + s + "' (e.g. 500ms, 2s)");
-  return std::chrono::milliseconds(static_cast<long long>(ms));
+  auto d = pt::config::parse_duration(s);
+  if (!d) throw std::invalid_argument("bad duration '" + s + "' (e.g. 500ms, 2s)");
+  return *d;
 }
 
 std::string cell(const nlohmann::json& v) {
@@ -51,8 +50,10 @@ std::string cell(const nlohmann::json& v) {
 // A list of objects prints as a table, everything else as indented JSON.
 void print_status(const nlohmann::json& body) {
   const nlohmann::json* rows = nullptr;
-  if (body.contains("services") && body["services"].is_array()) rows = &body["services"];
-  if (!rows || rows->empty()) {
+  if (body.is_object() && body.contains("services") && body["services"].is_array()) rows = &body["services"];
+  bool table = rows && !rows->empty() &&
+               std::all_of(rows->begin(), rows->end(), [](const nlohmann::json& r) { return r.is_object(); });
+  if (!table) {
     std::cout << body.dump(2) << "\n";
     return;
   }
@@ -78,7 +79,19 @@ void print_status(const nlohmann::json& body) {
 
 }  // namespace
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  // A reply of an unexpected shape (or any other surprise) is an error line, never an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ptctl: %s\n", e.what());
+    return 1;
+  }
+}
+
+int run(int argc, char** argv) {
   pt::log::init("ptctl", pt::log::level::warn);
   std::vector<std::string> args(argv + 1, argv + argc);
   pt::bus::options opts;

@@ -101,3 +101,30 @@ TEST_CASE("a secret config value is redacted, including a password inside a URL"
   CHECK(pt::config::url_password("postgresql://bot:hunter2-pw@db/pt") == "hunter2-pw");
   CHECK(pt::config::url_password("nats://127.0.0.1:4222").empty());
 }
+
+TEST_CASE("redact_url hides exactly the password, whatever it contains") {
+  using pt::config::redact_url;
+  using pt::config::url_password;
+  CHECK(redact_url("postgresql://bot:s3cret@127.0.0.1:5432/pt") == "postgresql://bot:***@127.0.0.1:5432/pt");
+  CHECK(redact_url("nats://admin:admin@h:4222") == "nats://admin:***@h:4222");
+  CHECK(redact_url("postgresql://u:p@ss@db/pt") == "postgresql://u:***@db/pt");
+  CHECK(url_password("postgresql://u:p@ss@db/pt") == "p@ss");
+  CHECK(redact_url("postgresql://bot@127.0.0.1:5432/pt") == "postgresql://bot@127.0.0.1:5432/pt");
+  CHECK(redact_url("nats://127.0.0.1:4222/x@y") == "nats://127.0.0.1:4222/x@y");  // '@' after the path is no userinfo
+  CHECK(url_password("nats://127.0.0.1:4222/x@y").empty());
+  CHECK(redact_url("host=db user=bot password=s3cret dbname=pt") == "host=db user=bot password=*** dbname=pt");
+}
+
+TEST_CASE("parse_duration is the one duration syntax") {
+  using pt::config::parse_duration;
+  CHECK(parse_duration("250ms") == 250ms);
+  CHECK(parse_duration("1.5s") == 1500ms);
+  CHECK(parse_duration("5m") == 300000ms);
+  CHECK(parse_duration("1h") == 3600000ms);
+  CHECK(parse_duration("1500us") == 2ms);
+  CHECK(parse_duration("40") == 40ms);
+  for (auto bad : {"", "s", "2x", "-1s", "inf", "nan", "1e400s", "1..2s", "99999999999999999999h"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_duration(bad));
+  }
+}

@@ -90,11 +90,6 @@ TEST_CASE("codec parses integers, UTC timestamps and COPY escapes") {
   CHECK(out == "a\tb\nc\\dAA");
 }
 
-TEST_CASE("redact_url hides the password and nothing else") {
-  CHECK(redact_url("postgresql://bot:s3cret@127.0.0.1:5432/pt") == "postgresql://bot:***@127.0.0.1:5432/pt");
-  CHECK(redact_url("postgresql://bot@127.0.0.1:5432/pt") == "postgresql://bot@127.0.0.1:5432/pt");
-  CHECK(redact_url("host=db user=bot password=s3cret dbname=pt") == "host=db user=bot password=*** dbname=pt");
-}
 
 TEST_CASE("ledger config reads ledger.* with defaults and rejects bad values") {
   auto doc = pt::config::document::from_string(
