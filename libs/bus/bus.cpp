@@ -41,15 +41,6 @@ const char* errc_name(errc c) {
   return "unknown";
 }
 
-// "nats://user:pw@host:4222" -> "nats://host:4222": URLs reach logs and errors.
-std::string strip_credentials(const std::string& url) {
-  auto scheme = url.find("://");
-  auto start = scheme == std::string::npos ? 0 : scheme + 3;
-  auto at = url.find('@', start);
-  if (at == std::string::npos) return url;
-  return url.substr(0, start) + url.substr(at + 1);
-}
-
 std::string nats_text(natsStatus s) {
   natsStatus last = NATS_OK;
   const char* detail = nats_GetLastError(&last);
@@ -189,13 +180,31 @@ class core : public std::enable_shared_from_this<core> {
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
   std::string inbox_prefix;  // "_INBOX.<nuid>" for async requests
-  std::string safe_url;
+  std::string safe_url;  // opts.url with the password hidden: URLs reach logs and errors
 
-  ~core() { close(); }
+  // The nats.c objects are freed only here, when the last owner (the bus, its actors, an
+  // envelope's origin) is gone: until then nc stays valid and calls on it fail cleanly
+  // with NATS_CONNECTION_CLOSED after close().
+  ~core() {
+    close();
+    std::unique_lock lock(mu_);
+    if (nc != nullptr && !(closed_cb_ && live_subs_ == 0)) {
+      // close() timed out and logged it: handlers may still run and point at us.
+      return;
+    }
+    auto records = std::move(records_);
+    lock.unlock();
+    // Subscriptions before the connection they belong to.
+    for (auto& [id, rec] : records)
+      if (rec->sub != nullptr) natsSubscription_Destroy(rec->sub);
+    records.clear();
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+  }
 
   void connect() {
     std::call_once(nats_open_once, [] { nats_Open(-1); });
-    safe_url = strip_credentials(opts.url);
+    safe_url = pt::config::redact_url(opts.url);
     natsOptions* no = nullptr;
     auto check = [&](natsStatus s, const char* what) {
       if (s != NATS_OK) {
@@ -238,6 +247,7 @@ class core : public std::enable_shared_from_this<core> {
     natsInbox_Destroy(inbox);
   }
 
+  // Closes the connection but frees nothing (see ~core): other threads may still hold nc.
   void close() {
     std::unique_lock lock(mu_);
     if (closed_ || nc == nullptr) {
@@ -249,33 +259,19 @@ class core : public std::enable_shared_from_this<core> {
     natsConnection_Close(nc);
     lock.lock();
     // Wait until nats.c has delivered the closed event and every subscription handler has
-    // returned (on-complete callbacks): only then is it safe to free what they point at.
+    // returned (on-complete callbacks): only then may ~core free what they point at.
     bool done = cv_.wait_for(lock, std::chrono::seconds(5), [&] { return closed_cb_ && live_subs_ == 0; });
     if (!done) {
       pt::log::error("bus: close did not complete in 5 s; leaking subscription state", {{"url", safe_url}});
-      leaked_ = true;
-      return;
+    } else {
+      // No handler runs any more: drop the actor handles, or an actor holding an envelope
+      // (whose origin holds us) would keep itself alive through our records.
+      for (auto& [id, rec] : records_) rec->target = caf::actor{};
     }
-    auto records = std::move(records_);
-    lock.unlock();
-    for (auto& [id, rec] : records)
-      if (rec->sub != nullptr) natsSubscription_Destroy(rec->sub);
-    records.clear();
-    jsCtx_Destroy(js);
-    js = nullptr;
-    natsConnection_Destroy(nc);
-    nc = nullptr;
-    std::lock_guard g(mu_);
     watchers_.clear();
-    bus_actor_ = nullptr;
   }
 
   [[nodiscard]] connection_state state() const { return state_.load(); }
-
-  void set_bus_actor(caf::actor a) {
-    std::lock_guard g(mu_);
-    bus_actor_ = std::move(a);
-  }
 
   void add_watcher(const caf::actor& a) {
     std::lock_guard g(mu_);
@@ -315,7 +311,11 @@ class core : public std::enable_shared_from_this<core> {
   // ---- publish ----
   caf::error publish_raw(const std::string& subject, const std::string& count_as, const std::string& data,
                          const char* reply = nullptr) {
-    if (nc == nullptr || closed_) return make_error(errc::not_connected, subject + ": bus is closed");
+    if (nc == nullptr || closed_) {
+      auto err = make_error(errc::not_connected, "publish " + count_as + ": bus is closed");
+      pt::log::warn("bus: publish failed", {{"subject", count_as}, {"reason", describe(err)}});
+      return err;
+    }
     natsStatus s = reply == nullptr
                        ? natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size()))
                        : natsConnection_PublishRequest(nc, subject.c_str(), reply, data.data(),
@@ -353,8 +353,7 @@ class core : public std::enable_shared_from_this<core> {
   }
 
   // Parses + validates an inbound payload; counts and logs a rejection.
-  std::optional<nlohmann::json> accept(const std::string& subject, const char* data, int len, bool is_reply,
-                                       const std::string& catalog_subject) {
+  std::optional<nlohmann::json> accept(const char* data, int len, bool is_reply, const std::string& catalog_subject) {
     auto body = nlohmann::json::parse(data, data + len, nullptr, false);
     if (body.is_discarded()) {
       reject(catalog_subject, static_cast<size_t>(len), "payload is not valid JSON",
@@ -366,7 +365,6 @@ class core : public std::enable_shared_from_this<core> {
       reject(catalog_subject, static_cast<size_t>(len), *why, is_reply ? "reply" : "in");
       return std::nullopt;
     }
-    (void)subject;
     count_in(catalog_subject, static_cast<size_t>(len));
     return body;
   }
@@ -383,7 +381,7 @@ class core : public std::enable_shared_from_this<core> {
     count_out(subject, data.size());
     envelope env;
     env.subject = natsMsg_GetSubject(reply);
-    auto accepted = accept(env.subject, natsMsg_GetData(reply), natsMsg_GetDataLength(reply), true, subject);
+    auto accepted = accept(natsMsg_GetData(reply), natsMsg_GetDataLength(reply), true, subject);
     natsMsg_Destroy(reply);
     if (!accepted) return make_error(errc::schema_violation, subject + ": reply rejected (see log)");
     env.body = std::move(*accepted);
@@ -452,6 +450,7 @@ class core : public std::enable_shared_from_this<core> {
   }
 
   caf::error unsubscribe(subscription_id id) {
+    if (closed_) return {};  // closing the connection ended every subscription
     natsSubscription* sub = nullptr;
     bool jetstream = false;
     {
@@ -596,7 +595,7 @@ class core : public std::enable_shared_from_this<core> {
     envelope env;
     env.subject = natsMsg_GetSubject(msg);
     if (const char* r = natsMsg_GetReply(msg); r != nullptr && !rec.jetstream) env.reply = r;
-    auto body = accept(env.subject, natsMsg_GetData(msg), natsMsg_GetDataLength(msg), false, env.subject);
+    auto body = accept(natsMsg_GetData(msg), natsMsg_GetDataLength(msg), false, env.subject);
     if (!body) {
       // Redelivering a message that fails its schema cannot help: terminate it.
       if (rec.jetstream) natsMsg_Term(msg, nullptr);
@@ -696,12 +695,10 @@ class core : public std::enable_shared_from_this<core> {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool closed_cb_ = false;
-  bool leaked_ = false;
   int live_subs_ = 0;
   subscription_id next_id_ = 1;
   std::unordered_map<subscription_id, std::unique_ptr<sub_record>> records_;
   std::vector<caf::actor> watchers_;
-  caf::actor bus_actor_;
   mutable std::mutex counters_mu_;
   std::unordered_map<std::string, subject_counters> counters_;
 };
@@ -776,7 +773,7 @@ caf::behavior bus_actor_fun(caf::stateful_actor<bus_state>* self, std::shared_pt
           p.promise.deliver(make_error(errc::no_responders, "request " + p.subject + ": no responders"));
           return;
         }
-        auto body = st.c->accept(p.subject, data.data(), static_cast<int>(data.size()), true, p.subject);
+        auto body = st.c->accept(data.data(), static_cast<int>(data.size()), true, p.subject);
         if (!body) {
           p.promise.deliver(make_error(errc::schema_violation, p.subject + ": reply rejected (see log)"));
           return;
@@ -839,7 +836,6 @@ std::unique_ptr<bus> bus::connect(caf::actor_system& sys, options opts) {
   c->opts = std::move(opts);
   c->connect();
   auto a = sys.spawn(bus_actor_fun, c);
-  c->set_bus_actor(a);
   // The reply inbox for async requests from actors: one wildcard subscription per connection.
   auto inbox = c->subscribe(c->inbox_prefix + ".*", a, {}, true);
   if (!inbox) {
@@ -852,8 +848,18 @@ std::unique_ptr<bus> bus::connect(caf::actor_system& sys, options opts) {
 bus::bus(std::shared_ptr<core> c, caf::actor a) : core_(std::move(c)), actor_(std::move(a)) {}
 
 bus::~bus() {
+  // Stop the actor first so no message of its own is mid-publish while the connection closes
+  // (a js_worker or an envelope's origin may still hold core_: its calls then fail cleanly).
+  {
+    caf::scoped_actor self{actor_.home_system()};
+    self->monitor(actor_);
+    self->send_exit(actor_, caf::exit_reason::user_shutdown);
+    bool stopped = false;
+    self->receive([&](const caf::down_msg&) { stopped = true; },
+                  caf::after(std::chrono::seconds(5)) >> [] {});
+    if (!stopped) pt::log::error("bus: actor did not stop within 5 s", {{"url", core_->safe_url}});
+  }
   core_->close();
-  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
 }
 
 const catalog& bus::subjects() const { return *core_->cat; }

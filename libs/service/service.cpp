@@ -169,6 +169,7 @@ runtime::~runtime() {
   }
   // Wait for them to be gone: a managed actor may be mid-message and use bus_ (UBSan caught the
   // supervisor's tick dereferencing the reset bus).
+  bool timed_out = false;
   if (!actors.empty()) {
     caf::scoped_actor self{sys_};
     for (auto& a : actors) {
@@ -176,7 +177,6 @@ runtime::~runtime() {
       self->send_exit(a, caf::exit_reason::user_shutdown);
     }
     for (std::size_t i = 0; i < actors.size(); ++i) {
-      bool timed_out = false;
       self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [&] { timed_out = true; });
       if (timed_out) {
         log::error("managed actors did not stop within 5 s", {{"left", actors.size() - i}});
@@ -185,6 +185,12 @@ runtime::~runtime() {
     }
   }
   stop_heartbeat();
+  if (timed_out) {
+    // A live actor may still use the bus: leaking it at shutdown beats a use-after-free.
+    log::error("bus left open at shutdown: managed actors still running");
+    (void)bus_.release();
+    return;
+  }
   bus_.reset();
 }
 
@@ -288,8 +294,7 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
     std::string why = e.what();
     if (auto p = why.find(": ", why.find("connect to ")); why.rfind("bus: cannot connect to ", 0) == 0 && p != std::string::npos)
       why = why.substr(p + 2);
-    std::string url = bopts.url;
-    if (auto pw = config::url_password(url); !pw.empty()) url.replace(url.find(pw), pw.size(), "***");
+    std::string url = config::redact_url(bopts.url);
     std::fprintf(stderr, "%s: cannot connect to NATS at %s (bus.url from %s): %s\n", ctx.name.c_str(), url.c_str(),
                  ctx.config.source_of("bus.url").c_str(), log::redact(why).c_str());
     return exit_bus_unreachable;

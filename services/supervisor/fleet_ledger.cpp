@@ -6,6 +6,10 @@
 #include "ledger/appender.hpp"
 #include "ledger/config.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 namespace pt::supervisor {
 namespace {
 
@@ -16,6 +20,17 @@ std::int64_t wall_ns() {
 
 ledger_health from_report(const ledger::health_report& r) {
   return {r.healthy, r.unavailable_for, r.buffered, r.last_error};
+}
+
+nlohmann::json to_json(const ledger::event& e) {
+  auto payload = nlohmann::json::parse(e.payload, nullptr, false);
+  return {{"event_id", e.event_id},
+          {"type", std::string(ledger::to_string(e.type))},
+          {"stream_id", e.stream_id},
+          {"correlation_id", e.correlation_id},
+          {"causation_id", e.causation_id},
+          {"payload", payload.is_discarded() ? nlohmann::json(e.payload) : payload},
+          {"occurred_at_ns", e.occurred_at_ns}};
 }
 
 }  // namespace
@@ -88,6 +103,28 @@ const std::string& fleet_ledger::url() const { return appender_->settings().url;
 std::size_t fleet_ledger::stop(std::chrono::milliseconds timeout) {
   on_health(nullptr);
   return appender_->stop(timeout);
+}
+
+std::size_t fleet_ledger::finish(std::chrono::milliseconds timeout, const std::string& spill_dir) {
+  std::size_t failed = stop(timeout);
+  auto unwritten = appender_->take_unwritten();
+  if (unwritten.empty()) return failed;
+  std::string path = spill_dir + "/supervisor-unwritten-" + run_id_ + ".jsonl";
+  {
+    std::ofstream out(path, std::ios::app);
+    for (const auto& e : unwritten) out << to_json(e).dump() << '\n';
+    out.flush();
+    if (out) {
+      log::error("ledger: fleet events NOT recorded in the ledger; spilled to a file",
+                 {{"file", path}, {"count", unwritten.size()}, {"run_id", run_id_}});
+      return unwritten.size();
+    }
+  }
+  // Last resort: the log line is the only record left.
+  std::string why = errno != 0 ? std::strerror(errno) : "write failed";
+  for (const auto& e : unwritten)
+    log::error("ledger: fleet event NOT recorded (spill file unwritable)", {{"file", path}, {"error", why}, {"event", to_json(e)}});
+  return unwritten.size();
 }
 
 }  // namespace pt::supervisor

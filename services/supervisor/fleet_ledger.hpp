@@ -62,11 +62,16 @@ class fleet_ledger {
   [[nodiscard]] ledger_health health() const;
   [[nodiscard]] std::uint64_t lost() const { return lost_; }
   [[nodiscard]] const std::string& run_id() const { return run_id_; }
-  [[nodiscard]] const std::string& url() const;  // with its password (log it: the logger redacts)
+  [[nodiscard]] const std::string& url() const;  // with its password: log config::redact_url(url())
 
   // Clears the health hook, flushes for up to `timeout` and stops the writer. Returns how many
   // events could not be written (the appender logs them). Idempotent.
   std::size_t stop(std::chrono::milliseconds timeout);
+  // stop(timeout), then writes every event that could not be written as one JSON line each to
+  // <spill_dir>/supervisor-unwritten-<run_id>.jsonl and logs an error naming the file and the
+  // count (if the file cannot be written, each event is logged instead). Call once nothing
+  // records any more. Returns how many events were not written to the ledger.
+  std::size_t finish(std::chrono::milliseconds timeout, const std::string& spill_dir);
 
  private:
   std::unique_ptr<ledger::appender> appender_;

@@ -1,12 +1,15 @@
 // supervisor: runs (or, watch-only, watches) the fleet named in a manifest. Wiring only:
 // the rules live in fleet.cpp, the actor in supervisor_actor.cpp, the ledger record in
 // fleet_ledger.cpp.
+#include "core/config.hpp"
 #include "fleet_ledger.hpp"
 #include "ledger/event.hpp"
 #include "manifest.hpp"
 #include "process.hpp"
 #include "service/service.hpp"
 #include "supervisor_actor.hpp"
+
+#include <cstdlib>
 
 int main(int argc, char** argv) {
   // Before any thread starts, so that only the reaper thread receives SIGCHLD.
@@ -31,9 +34,12 @@ int main(int argc, char** argv) {
                                            ctx.config.source_of("ledger.url") + ")");
     }
   };
-  return pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {
-    if (ledger) pt::log::info("ledger: recording fleet events", {{"url", ledger->url()}, {"run_id", ledger->run_id()}});
-    else pt::log::info("no ledger configured (ledger.url / DATABASE_URL unset): fleet events are not recorded");
+  int code = pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {
+    if (ledger)
+      pt::log::info("ledger: recording fleet events",
+                    {{"url", pt::config::redact_url(ledger->url())}, {"run_id", ledger->run_id()}});
+    else
+      pt::log::info("no ledger configured (ledger.url / DATABASE_URL unset): fleet events are not recorded");
     auto limit = fleet_manifest.stop_timeout + std::chrono::seconds(2);
     auto sup = pt::supervisor::spawn_supervisor(rt, fleet_manifest, ledger.get());
     rt.manage(sup);
@@ -43,7 +49,18 @@ int main(int argc, char** argv) {
       if (!clean)  // the actor records it on a clean stop
         ledger->record_stopped({{"supervisor", rt.ctx().name}, {"children_stopped", false}});
       // Before the actor system goes: the health hook holds a handle to the actor.
-      ledger->stop(std::chrono::seconds(5));
+      ledger->on_health(nullptr);
     });
   });
+  // run() has returned, so the actor system and the supervisor actor are gone: nothing records
+  // any more and the ledger can drain. What it cannot write in time goes to a spill file.
+  if (ledger) {
+    std::string dir = fleet_manifest.spill_dir;
+    if (dir.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      dir = tmp && *tmp ? tmp : "/tmp";
+    }
+    ledger->finish(fleet_manifest.ledger_drain, dir);
+  }
+  return code;
 }

@@ -88,21 +88,15 @@ class entry_reader {
     return v;
   }
 
-  // Same spelling as config::document::get_duration: 250ms, 2s, 1.5s, 5m, 1h, or bare ms.
+  // The project's one duration syntax (config::parse_duration); errors name the entry's key.
   [[nodiscard]] milliseconds duration(const std::string& path, milliseconds fallback, milliseconds min,
                                       milliseconds max) const {
     auto [n, key] = find(path);
     if (!n.IsDefined() || n.IsNull()) return fallback;
     std::string s = scalar(path, "");
-    std::size_t i = 0;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    std::string number = s.substr(0, i), unit = s.substr(i);
-    double x = 0;
-    auto [p, ec] = std::from_chars(number.data(), number.data() + number.size(), x);
-    double scale = unit.empty() || unit == "ms" ? 1 : unit == "s" ? 1e3 : unit == "m" ? 60e3 : unit == "h" ? 3600e3 : 0;
-    if (number.empty() || ec != std::errc{} || p != number.data() + number.size() || scale == 0)
-      fail_at(n, key, "expected a duration such as 250ms, 2s, 5m or 1h, got '" + s + "'");
-    milliseconds out{static_cast<std::int64_t>(std::llround(x * scale))};
+    auto parsed = config::parse_duration(s);
+    if (!parsed) fail_at(n, key, "expected a duration such as 250ms, 2s, 5m or 1h, got '" + s + "'");
+    milliseconds out = *parsed;
     if (out < min || out > max)
       fail_at(n, key, "must be between " + std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
                           "ms, got '" + s + "'");
@@ -194,11 +188,14 @@ std::map<std::string, std::string> read_env(const entry_reader& r, const YAML::N
 manifest parse_manifest(const config::document& doc, bool watch_only_flag) {
   using namespace std::chrono_literals;
   manifest m;
-  doc.require_only("supervisor", {"watch_only", "tick", "stop_timeout", "critical_down_after"});
+  doc.require_only("supervisor",
+                   {"watch_only", "tick", "stop_timeout", "critical_down_after", "ledger_drain", "spill_dir"});
   m.watch_only = watch_only_flag || doc.get_bool("supervisor.watch_only", false);
   m.tick = doc.get_duration("supervisor.tick", 5ms, 1s, m.tick);
   m.stop_timeout = doc.get_duration("supervisor.stop_timeout", 0ms, 5min, m.stop_timeout);
   m.critical_down_after = doc.get_duration("supervisor.critical_down_after", 0ms, 1h, m.critical_down_after);
+  m.ledger_drain = doc.get_duration("supervisor.ledger_drain", 0ms, 5min, m.ledger_drain);
+  m.spill_dir = doc.get_string("supervisor.spill_dir", std::string());
 
   // "fleet.yaml:12" -> "fleet.yaml": entries carry their own line numbers.
   std::string file = doc.source_of("services");

@@ -40,6 +40,8 @@ struct manifest {
   milliseconds tick{50};
   milliseconds stop_timeout{3'000};    // SIGTERM -> SIGKILL grace
   milliseconds critical_down_after{10'000};
+  milliseconds ledger_drain{5'000};    // at exit: how long the ledger may take to write what is queued
+  std::string spill_dir;               // where events the ledger could not write go; empty: $TMPDIR or /tmp
   std::vector<service_spec> services;
 };
 

@@ -76,9 +76,18 @@ spawn_result spawn_process(const spawn_request& r) {
   for (auto& s : envp_s) envp.push_back(s.data());
   envp.push_back(nullptr);
 
+  int out = -1;
+  if (!r.output_path.empty()) {
+    out = ::open(r.output_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+      res.error = "cannot open '" + r.output_path + "': " + std::strerror(errno);
+      return res;
+    }
+  }
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) {
     res.error = std::string("pipe2: ") + std::strerror(errno);
+    if (out >= 0) ::close(out);
     return res;
   }
   const pid_t parent = ::getpid();
@@ -86,6 +95,7 @@ spawn_result spawn_process(const spawn_request& r) {
   pid_t pid = ::fork();
   if (pid < 0) {
     res.error = std::string("fork: ") + std::strerror(errno);
+    if (out >= 0) ::close(out);
     ::close(pipefd[0]);
     ::close(pipefd[1]);
     return res;
@@ -104,6 +114,12 @@ spawn_result spawn_process(const spawn_request& r) {
       ::dup2(devnull, 0);
       if (devnull != 0) ::close(devnull);
     }
+    if (out >= 0) {
+      for (int target : {1, 2}) {
+        if (out == target) ::fcntl(out, F_SETFD, 0);  // dup2 onto itself would keep FD_CLOEXEC
+        else ::dup2(out, target);                     // the copy does not inherit FD_CLOEXEC
+      }
+    }
     mark_all_cloexec_from(3);
     int failure[2] = {0, 0};  // {stage: 1 chdir, 2 exec; errno}
     if (cwd && ::chdir(cwd) != 0) {
@@ -118,6 +134,7 @@ spawn_result spawn_process(const spawn_request& r) {
     ::_exit(127);
   }
   ::setpgid(pid, pid);  // also here, so a signal sent right after return reaches the group
+  if (out >= 0) ::close(out);
   ::close(pipefd[1]);
   int failure[2] = {0, 0};
   ssize_t n;

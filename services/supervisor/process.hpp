@@ -16,6 +16,7 @@ struct spawn_request {
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // added to (and overriding) this process's environment
   std::string cwd;
+  std::string output_path;  // empty: stdout/stderr inherited; else both go to this file (truncated)
 };
 
 struct spawn_result {
@@ -23,7 +24,8 @@ struct spawn_result {
   std::string error;  // "cannot exec 'x': No such file or directory" when pid == 0
 };
 
-// Starts the child: new process group, stdin from /dev/null, stdout/stderr inherited, signal
+// Starts the child: new process group, stdin from /dev/null, stdout/stderr inherited (or
+// output_path, opened here before the fork: the child only dup2()s it), signal
 // mask and handlers reset, no inherited descriptors, SIGTERM to it if this process dies.
 // Returns only after the exec succeeded or failed.
 [[nodiscard]] spawn_result spawn_process(const spawn_request& r);

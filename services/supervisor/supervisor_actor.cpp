@@ -162,7 +162,7 @@ void do_spawn(sup_actor* self, const std::string& name) {
   for (const auto& s : f.spec().services)
     if (s.name == name) spec = &s;
   if (!spec) return;
-  spawn_request req{spec->command, spec->args, spec->env, spec->cwd};
+  spawn_request req{spec->command, spec->args, spec->env, spec->cwd, {}};
   // The manifest name is the heartbeat subject: tell the child (its config may not).
   req.env.try_emplace("POLYTRADE__SERVICE__NAME", name);
   auto res = spawn_process(req);

@@ -515,3 +515,54 @@ TEST_CASE("JetStream: an unacked message is redelivered to the next consumer on 
   std::this_thread::sleep_for(1300ms);
   CHECK(r->count() == 1);
 }
+
+TEST_CASE("envelopes outliving their bus: reply and ack fail cleanly, even racing its destruction", "[bus]") {
+  pt::testing::nats_server srv;
+  caf::actor_system sys{test_config()};
+  log_capture logs;
+  auto b = bus::bus::connect(sys, opts_for(srv, "responder"));
+  auto client = bus::bus::connect(sys, opts_for(srv, "requester"));
+  REQUIRE_FALSE(b->ensure_stream({"RESEARCH", {"research.jobs"}, true, false, 0s, 120000ms}));
+  auto r = std::make_shared<received>();
+  REQUIRE(b->subscribe("ctl.supervisor.status", collector(sys, r)));
+  REQUIRE(b->js_consume({"RESEARCH", "workers", "research.jobs", "", 2000ms, -1, 16, false}, collector(sys, r)));
+  REQUIRE_FALSE(b->flush());
+  caf::anon_send(client->actor(), bus::request_atom::value, std::string{"ctl.supervisor.status"},
+                 json{{"request_id", "r1"}}, caf::timespan{2000ms});
+  json job = {{"job_id", "job-1"}, {"kind", "backtest"}, {"params", json::object()},
+              {"requested_by", "test"}, {"ts", now_ts()}};
+  REQUIRE(client->js_publish("research.jobs", job, "job-1"));
+  REQUIRE(r->wait_messages(2));
+  bus::envelope req, delivery;
+  {
+    std::lock_guard g(r->mu);
+    for (auto& m : r->messages) (m.is_request() ? req : delivery) = m;
+  }
+  REQUIRE(req.is_request());
+  REQUIRE(req.origin);
+  REQUIRE(delivery.needs_ack());
+
+  // Replies on the request's origin connection from another thread while the bus goes away:
+  // the connection must stay valid until the last envelope is gone (ASan checks).
+  json answer = {{"mode", "spawn"}, {"ts", now_ts()}, {"services", json::array()}};
+  caf::actor bus_actor = b->actor();
+  std::atomic<int> sent{0};
+  std::atomic<bool> destroyed{false};
+  std::thread replier([&] {
+    int after = 0;
+    while (after < 200) {
+      bus::reply(bus_actor, req, answer);
+      ++sent;
+      if (destroyed) ++after;
+    }
+  });
+  while (sent < 50) std::this_thread::yield();
+  b.reset();
+  destroyed = true;
+  replier.join();
+
+  CHECK(logs.matching({"bus: publish failed", "not_connected"}) >= 1);
+  auto err = delivery.ack();
+  CHECK(err);
+  CHECK(bus::is(err, bus::errc::not_connected));
+}

@@ -4,6 +4,8 @@
 // independent client: what passes here passes for any NATS client).
 #include <nats/nats.h>
 #include <nlohmann/json.hpp>
+#include "process.hpp"
+#include "testing/servers.hpp"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -31,43 +34,38 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// The non-empty lines of `text`.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string line;
+  while (std::getline(ss, line))
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
 inline void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
 }
 
-// A child process with stdout+stderr captured to a file.
+// A child process with stdout+stderr captured to a file. Started with the supervisor's own
+// spawn_process: the log file is opened before the fork and the child only dup2()s and
+// execs (this process has nats.c threads, so nothing may allocate between fork and exec),
+// and it inherits no other descriptor.
 class child {
  public:
   child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, std::string log_path)
       : log_(std::move(log_path)) {
-    std::vector<std::string> envs;
-    for (char** e = environ; e && *e; ++e) {
-      std::string kv(*e);
-      auto k = kv.substr(0, kv.find('='));
-      if (!env.count(k)) envs.push_back(kv);
-    }
-    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-    std::vector<char*> a, ev;
-    std::vector<std::string> args = argv;
-    for (auto& s : args) a.push_back(s.data());
-    a.push_back(nullptr);
-    for (auto& s : envs) ev.push_back(s.data());
-    ev.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      FILE* f = std::fopen(log_.c_str(), "w");
-      if (f) {
-        ::dup2(fileno(f), 1);
-        ::dup2(fileno(f), 2);
-      }
-      ::execve(a[0], a.data(), ev.data());
-      std::_Exit(127);
-    }
+    if (argv.empty()) throw std::invalid_argument("child: empty argv");
+    spawn_request r;
+    r.command = argv[0];
+    r.args.assign(argv.begin() + 1, argv.end());
+    r.env = env;
+    r.output_path = log_;
+    auto res = spawn_process(r);
+    if (res.pid <= 0) throw std::runtime_error("child: " + res.error);
+    pid_ = res.pid;
   }
   ~child() {
     if (pid_ > 0 && !exited_) {
@@ -197,6 +195,38 @@ class client {
  private:
   natsConnection* nc_ = nullptr;
   std::vector<natsSubscription*> subs_;
+};
+
+// The real supervisor on a private nats-server, with a test client on the same server.
+struct supervisor_run {
+  testing::nats_server nats;
+  std::string dir = testing::make_temp_dir("pt-sup-run");
+  std::unique_ptr<client> bus = std::make_unique<client>(nats.url());
+  std::unique_ptr<child> sup;
+
+  // Writes the manifest and starts the supervisor (NATS_URL set to this run's server).
+  void start(const std::string& manifest_yaml, std::map<std::string, std::string> env = {},
+             const std::vector<std::string>& extra_args = {}) {
+    write_file(dir + "/fleet.yaml", manifest_yaml);
+    std::vector<std::string> argv{SUPERVISOR_BIN, "--manifest", dir + "/fleet.yaml"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    env["NATS_URL"] = nats.url();
+    sup = std::make_unique<child>(argv, env, dir + "/supervisor.log");
+  }
+  // The pid of service `name` once it is running (and is not `other_than`); 0 after `limit`.
+  int running_pid(const std::string& name, int other_than = 0, std::chrono::milliseconds limit = 10s) {
+    auto s = bus->wait_status(
+        name, [&](const nlohmann::json& j) { return j["state"] == "running" && j["pid"] != other_than; }, limit);
+    return s.is_null() ? 0 : s["pid"].get<int>();
+  }
+  // SIGTERM, then the exit status within `limit` (nullopt if it did not exit). On anything but
+  // a clean exit the supervisor's output goes to stderr, so a failing test shows why.
+  std::optional<int> stop(std::chrono::milliseconds limit = 15s) {
+    ::kill(sup->pid(), SIGTERM);
+    auto rc = sup->wait(limit);
+    if (rc != 0) std::fprintf(stderr, "supervisor output:\n%s\n", sup->output().c_str());
+    return rc;
+  }
 };
 
 inline bool alive(int pid) { return pid > 0 && ::kill(pid, 0) == 0; }

@@ -12,15 +12,6 @@ using namespace pt::supervisor::harness;
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string line;
-  while (std::getline(ss, line))
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
-
 bool contains(const nlohmann::json& j, const std::string& key, const std::string& needle) {
   return j.contains(key) && j[key].is_string() && j[key].get<std::string>().find(needle) != std::string::npos;
 }
@@ -34,33 +25,10 @@ defaults:
   env: {POLYTRADE__HEARTBEAT__INTERVAL: 100ms}
 )";
 
-struct fleet_run {
-  pt::testing::nats_server nats;
-  std::string dir = pt::testing::make_temp_dir("pt-sup-it");
-  std::unique_ptr<client> bus = std::make_unique<client>(nats.url());
-  std::unique_ptr<child> sup;
-
-  void start(const std::string& manifest_yaml, std::vector<std::string> extra_args = {}) {
-    write_file(dir + "/fleet.yaml", manifest_yaml);
-    std::vector<std::string> argv{SUPERVISOR_BIN, "--manifest", dir + "/fleet.yaml"};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    sup = std::make_unique<child>(argv, std::map<std::string, std::string>{{"NATS_URL", nats.url()}},
-                                  dir + "/supervisor.log");
-  }
-  // SIGTERM: the supervisor stops its children and exits 0.
-  void stop() {
-    ::kill(sup->pid(), SIGTERM);
-    auto rc = sup->wait(10s);
-    INFO(sup->output());
-    REQUIRE(rc);
-    CHECK(*rc == 0);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("a SIGKILLed service is restarted within 2 s and an alert says why") {
-  fleet_run run;
+  supervisor_run run;
   auto* alerts = run.bus->subscribe("alerts.>");
   run.start(kFast + "services:\n  - name: example\n    command: " EXAMPLE_BIN "\n");
   auto first = run.bus->wait_status("example", [](const auto& s) { return s["state"] == "running"; }, 10s);
@@ -94,12 +62,12 @@ TEST_CASE("a SIGKILLed service is restarted within 2 s and an alert says why") {
   // It is healthy again (heartbeats from the new pid), then a clean stop takes it down.
   REQUIRE_FALSE(run.bus->wait_status("example", [](const auto& s) { return s["state"] == "running"; }, 5s).is_null());
   int pid2 = again["pid"].get<int>();
-  run.stop();
+  REQUIRE(run.stop(10s) == 0);
   CHECK_FALSE(alive(pid2));
 }
 
 TEST_CASE("a service that dies 5 times in a minute is held down with a critical alert, and a critical one triggers safe-stop") {
-  fleet_run run;
+  supervisor_run run;
   client watcher(run.nats.url());
   auto* critical = watcher.subscribe("alerts.critical");
   auto* safe_stop = watcher.subscribe("ctl.trading.safe_stop");
@@ -138,11 +106,11 @@ services:
   auto f = run.bus->service_status("bin-false");
   CHECK(f["state"] == "held_down");
   CHECK(f["restarts"] == 4);  // 5 deaths: the first start and 4 restarts
-  run.stop();
+  REQUIRE(run.stop(10s) == 0);
 }
 
 TEST_CASE("watch-only mode spawns nothing, sees services by their heartbeats, and reports a silent one as down") {
-  fleet_run run;
+  supervisor_run run;
   std::string marker = run.dir + "/ghost-ran";
   // The test, not the supervisor, runs the example (as the platform would on Railway).
   child example({EXAMPLE_BIN},
@@ -162,7 +130,7 @@ services:
     command: /bin/sh
     args: [-c, "touch )" + marker + R"("]
 )",
-            {"--watch-only"});
+            {}, {"--watch-only"});
   auto ex = run.bus->wait_status("example", [](const auto& s) { return s["state"] == "running"; }, 10s);
   INFO(run.sup->output());
   REQUIRE_FALSE(ex.is_null());
@@ -186,7 +154,7 @@ services:
   CHECK_FALSE(down.is_null());
   std::this_thread::sleep_for(200ms);
   CHECK_FALSE(std::filesystem::exists(marker));
-  run.stop();
+  REQUIRE(run.stop(10s) == 0);
 }
 
 TEST_CASE("a bad manifest stops the supervisor at start with one line naming the key") {

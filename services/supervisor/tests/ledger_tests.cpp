@@ -7,20 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <filesystem>
 
 using namespace pt::supervisor::harness;
 using pt::ledger::event_type;
 
 namespace {
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string line;
-  while (std::getline(ss, line))
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
@@ -64,40 +56,13 @@ std::string describe(const std::vector<recorded>& events) {
   return s;
 }
 
-struct ledger_run {
-  pt::testing::nats_server nats;
-  std::string dir = pt::testing::make_temp_dir("pt-sup-ledger");
-  std::unique_ptr<client> bus = std::make_unique<client>(nats.url());
-  std::unique_ptr<child> sup;
-
-  void start(const std::string& db_url, std::map<std::string, std::string> env = {}) {
-    write_file(dir + "/fleet.yaml", kManifest);
-    env["NATS_URL"] = nats.url();
-    env["DATABASE_URL"] = db_url;
-    sup = std::make_unique<child>(std::vector<std::string>{SUPERVISOR_BIN, "--manifest", dir + "/fleet.yaml"}, env,
-                                  dir + "/supervisor.log");
-  }
-  int running_pid(int other_than = 0) {
-    auto s = bus->wait_status(
-        "example", [&](const auto& j) { return j["state"] == "running" && j["pid"] != other_than; }, 10s);
-    return s.is_null() ? 0 : s["pid"].get<int>();
-  }
-  void stop() {
-    ::kill(sup->pid(), SIGTERM);
-    auto rc = sup->wait(15s);
-    INFO(sup->output());
-    REQUIRE(rc);
-    CHECK(*rc == 0);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("with DATABASE_URL the supervisor records the fleet's life in the ledger, in order") {
   auto url = fresh_db(pt::testing::postgres_server::shared());
-  ledger_run run;
-  run.start(url);
-  int pid1 = run.running_pid();
+  supervisor_run run;
+  run.start(kManifest, {{"DATABASE_URL", url}});
+  int pid1 = run.running_pid("example");
   {
     auto status = run.bus->request("ctl.supervisor.status", nlohmann::json::object());
     REQUIRE(status);
@@ -108,9 +73,9 @@ TEST_CASE("with DATABASE_URL the supervisor records the fleet's life in the ledg
   INFO(run.sup->output());
   REQUIRE(pid1 > 0);
   REQUIRE(::kill(pid1, SIGKILL) == 0);
-  int pid2 = run.running_pid(pid1);
+  int pid2 = run.running_pid("example", pid1);
   REQUIRE(pid2 > 0);
-  run.stop();
+  REQUIRE(run.stop(15s) == 0);
   CHECK(count_of(run.sup->output(), "no ledger configured") == 0);
 
   auto events = read_ledger(url);
@@ -171,11 +136,12 @@ TEST_CASE("with DATABASE_URL the supervisor records the fleet's life in the ledg
 TEST_CASE("a PostgreSQL outage raises LEDGER_UNAVAILABLE, recovery raises LEDGER_RECOVERED, nothing is lost") {
   pt::testing::postgres_server pg;  // private: this test stops it
   auto url = fresh_db(pg);
-  ledger_run run;
+  supervisor_run run;
   auto* alerts = run.bus->subscribe("alerts.>");
-  run.start(url, {{"POLYTRADE__LEDGER__UNAVAILABLE_ALERT_AFTER", "300ms"},
-                  {"POLYTRADE__LEDGER__RETRY_BACKOFF_MAX", "100ms"}});
-  int pid1 = run.running_pid();
+  run.start(kManifest, {{"DATABASE_URL", url},
+                        {"POLYTRADE__LEDGER__UNAVAILABLE_ALERT_AFTER", "300ms"},
+                        {"POLYTRADE__LEDGER__RETRY_BACKOFF_MAX", "100ms"}});
+  int pid1 = run.running_pid("example");
   INFO(run.sup->output());
   REQUIRE(pid1 > 0);
 
@@ -191,7 +157,7 @@ TEST_CASE("a PostgreSQL outage raises LEDGER_UNAVAILABLE, recovery raises LEDGER
   CHECK(down->second["details"]["queued"].get<int>() > 0);
   CHECK(down->second["details"]["unavailable_for_ms"].get<int>() >= 300);
   // The supervisor keeps supervising while the ledger is down.
-  int pid2 = run.running_pid(pid1);
+  int pid2 = run.running_pid("example", pid1);
   CHECK(pid2 > 0);
   CHECK(run.sup->output().find("LEDGER UNAVAILABLE") != std::string::npos);
 
@@ -201,7 +167,7 @@ TEST_CASE("a PostgreSQL outage raises LEDGER_UNAVAILABLE, recovery raises LEDGER
   REQUIRE(up);
   CHECK(up->first == "alerts.info");
   CHECK(up->second["details"]["healthy"] == true);
-  run.stop();
+  REQUIRE(run.stop(15s) == 0);
 
   auto events = read_ledger(url);
   INFO(describe(events));
@@ -215,6 +181,55 @@ TEST_CASE("a PostgreSQL outage raises LEDGER_UNAVAILABLE, recovery raises LEDGER
   CHECK(outage_alert);  // recorded late, but recorded
   CHECK(stopped);
   CHECK(run.sup->output().find("NOT recorded") == std::string::npos);
+}
+
+TEST_CASE("events the ledger cannot write by exit go to a spill file, SystemStopped last, and an error names it") {
+  pt::testing::postgres_server pg;  // private: this test stops it
+  auto url = fresh_db(pg);
+  supervisor_run run;
+  std::string spill = run.dir + "/spill";
+  std::filesystem::create_directories(spill);
+  run.start("supervisor: {ledger_drain: 300ms, spill_dir: " + spill + "}\n" + kManifest,
+            {{"DATABASE_URL", url}, {"POLYTRADE__LEDGER__RETRY_BACKOFF_MAX", "50ms"}});
+  int pid = run.running_pid("example");
+  INFO(run.sup->output());
+  REQUIRE(pid > 0);
+  pg.stop();
+  // Stopping now records ServiceExited and SystemStopped, which cannot reach PostgreSQL.
+  REQUIRE(run.stop(15s) == 0);
+
+  std::vector<std::filesystem::path> files;
+  for (const auto& f : std::filesystem::directory_iterator(spill)) files.push_back(f.path());
+  REQUIRE(files.size() == 1);
+  auto name = files[0].filename().string();
+  CHECK(name.rfind("supervisor-unwritten-", 0) == 0);
+  auto lines = lines_of(read_file(files[0].string()));
+  REQUIRE(lines.size() >= 2);
+  std::vector<nlohmann::json> events;
+  for (const auto& l : lines) events.push_back(nlohmann::json::parse(l));
+  const auto& run_id = events.front()["correlation_id"];
+  CHECK(name == "supervisor-unwritten-" + run_id.get<std::string>() + ".jsonl");
+  bool exited = false;
+  for (const auto& e : events) {
+    CHECK(e["correlation_id"] == run_id);
+    CHECK(pt::ledger::is_uuid(e["event_id"].get<std::string>()));
+    exited |= e["type"] == "ServiceExited" && e["payload"]["pid"] == pid && e["payload"]["supervisor_stopping"] == true;
+  }
+  CHECK(exited);
+  CHECK(events.back()["type"] == "SystemStopped");
+  CHECK(events.back()["stream_id"] == "fleet");
+  CHECK(events.back()["payload"]["children_stopped"] == true);
+
+  // One error line names the file and the count.
+  bool logged = false;
+  for (const auto& l : lines_of(run.sup->output())) {
+    auto j = nlohmann::json::parse(l, nullptr, false);
+    if (j.is_discarded() || j.value("msg", "").find("spilled to a file") == std::string::npos) continue;
+    logged = true;
+    CHECK(j["file"] == files[0].string());
+    CHECK(j["count"] == events.size());
+  }
+  CHECK(logged);
 }
 
 TEST_CASE("unreachable PostgreSQL at start: exit code 4 and one line naming the ledger, password redacted") {
