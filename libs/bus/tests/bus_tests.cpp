@@ -3,6 +3,7 @@
 #include "bus/bus.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "testing/log_capture.hpp"
 #include "testing/servers.hpp"
 
 #include <caf/all.hpp>
@@ -120,28 +121,7 @@ bus::options opts_for(const pt::testing::nats_server& srv, const std::string& na
   return o;
 }
 
-// Captures log lines (all threads) for assertions on rejection logging.
-struct log_capture {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  log_capture() {
-    pt::log::set_sink([this](std::string_view l) {
-      std::lock_guard g(mu);
-      lines.emplace_back(l);
-    });
-  }
-  ~log_capture() { pt::log::set_sink(nullptr); }
-  size_t matching(const std::vector<std::string>& needles) {
-    std::lock_guard g(mu);
-    size_t n = 0;
-    for (auto& l : lines) {
-      bool all = true;
-      for (auto& s : needles) all = all && l.find(s) != std::string::npos;
-      n += all;
-    }
-    return n;
-  }
-};
+using pt::testing::log_capture;
 
 // Publishes raw bytes with plain nats.c, bypassing the bus's outbound validation.
 void raw_publish(const std::string& url, const std::string& subject, const std::string& data) {

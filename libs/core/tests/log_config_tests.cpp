@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "testing/log_capture.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -10,15 +11,7 @@
 using namespace std::chrono_literals;
 using pt::config::document;
 
-namespace {
-struct captured_log {
-  std::vector<std::string> lines;
-  captured_log() {
-    pt::log::set_sink([this](std::string_view l) { lines.emplace_back(l); });
-  }
-  ~captured_log() { pt::log::set_sink(nullptr); }
-};
-}  // namespace
+using captured_log = pt::testing::log_capture;
 
 TEST_CASE("a log line is one JSON object with level, service, correlation id and fields") {
   captured_log cap;
@@ -29,15 +22,15 @@ TEST_CASE("a log line is one JSON object with level, service, correlation id and
   }
   pt::log::debug("dropped below the minimum level");
   pt::log::warn("no correlation here");
-  REQUIRE(cap.lines.size() == 2);
-  auto j = nlohmann::json::parse(cap.lines[0]);
+  REQUIRE(cap.lines().size() == 2);
+  auto j = nlohmann::json::parse(cap.lines()[0]);
   CHECK(j["level"] == "info");
   CHECK(j["service"] == "unit");
   CHECK(j["correlation_id"] == "corr-42");
   CHECK(j["msg"] == "order placed");
   CHECK(j["symbol"] == "BTC_USDT_PERP");
   CHECK(j["ts"].get<std::string>().back() == 'Z');
-  CHECK_FALSE(nlohmann::json::parse(cap.lines[1]).contains("correlation_id"));
+  CHECK_FALSE(nlohmann::json::parse(cap.lines()[1]).contains("correlation_id"));
 }
 
 TEST_CASE("registered secrets never reach a log line, in the message or in any field") {
@@ -45,19 +38,19 @@ TEST_CASE("registered secrets never reach a log line, in the message or in any f
   pt::log::register_secret("s3cr3t-api-key");
   pt::log::register_secret("pa\"ss");
   pt::log::error("auth failed with s3cr3t-api-key", {{"header", "X-KEY: s3cr3t-api-key"}, {"pw", "pa\"ss"}});
-  REQUIRE(cap.lines.size() == 1);
-  CHECK(cap.lines[0].find("s3cr3t") == std::string::npos);
-  CHECK(cap.lines[0].find("pa\\\"ss") == std::string::npos);
-  CHECK(cap.lines[0].find("***") != std::string::npos);
-  CHECK(nlohmann::json::parse(cap.lines[0])["header"] == "X-KEY: ***");
+  REQUIRE(cap.lines().size() == 1);
+  CHECK(cap.lines()[0].find("s3cr3t") == std::string::npos);
+  CHECK(cap.lines()[0].find("pa\\\"ss") == std::string::npos);
+  CHECK(cap.lines()[0].find("***") != std::string::npos);
+  CHECK(nlohmann::json::parse(cap.lines()[0])["header"] == "X-KEY: ***");
 }
 
 TEST_CASE("invalid UTF-8 in a field does not throw out of the logger") {
   captured_log cap;
   std::string bad = "venue said \xff\xfe";
   REQUIRE_NOTHROW(pt::log::warn("bad venue bytes", {{"raw", bad}}));
-  REQUIRE(cap.lines.size() == 1);
-  REQUIRE_NOTHROW(nlohmann::json::parse(cap.lines[0]));
+  REQUIRE(cap.lines().size() == 1);
+  REQUIRE_NOTHROW(nlohmann::json::parse(cap.lines()[0]));
 }
 
 TEST_CASE("config reads typed values and environment overrides win") {
@@ -96,8 +89,8 @@ TEST_CASE("a secret config value is redacted, including a password inside a URL"
   auto d = document::from_string("ledger:\n  url: postgresql://bot:hunter2-pw@db:5432/pt\n", "t.yaml", {});
   d.mark_secret("ledger.url");
   pt::log::info("connecting", {{"to", "user bot password hunter2-pw"}});
-  REQUIRE(cap.lines.size() == 1);
-  CHECK(cap.lines[0].find("hunter2-pw") == std::string::npos);
+  REQUIRE(cap.lines().size() == 1);
+  CHECK(cap.lines()[0].find("hunter2-pw") == std::string::npos);
   CHECK(pt::config::url_password("postgresql://bot:hunter2-pw@db/pt") == "hunter2-pw");
   CHECK(pt::config::url_password("nats://127.0.0.1:4222").empty());
 }

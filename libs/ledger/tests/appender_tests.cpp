@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 #include "ledger/appender.hpp"
+#include "testing/log_capture.hpp"
 #include "helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -29,23 +30,7 @@ config test_config(std::string url) {
   return c;
 }
 
-struct captured_log {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  captured_log() {
-    pt::log::set_sink([this](std::string_view l) {
-      std::lock_guard lk(mu);
-      lines.emplace_back(l);
-    });
-  }
-  ~captured_log() { pt::log::set_sink(nullptr); }
-  int count(const std::string& needle) {
-    std::lock_guard lk(mu);
-    int n = 0;
-    for (const auto& l : lines) n += l.find(needle) != std::string::npos;
-    return n;
-  }
-};
+using captured_log = pt::testing::log_capture;
 
 }  // namespace
 
