@@ -15,6 +15,7 @@ pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(UUID REQUIRED IMPORTED_TARGET uuid)
 pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # Debian ships it compiled
 find_package(nlohmann_json 3 CONFIG REQUIRED)
 find_package(fmt 9 CONFIG REQUIRED)
 find_package(Catch2 2 CONFIG REQUIRED)

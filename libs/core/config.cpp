@@ -117,7 +117,8 @@ document::document() : root_(YAML::NodeType::Map), source_name_("default") {}
 
 const std::map<std::string, std::string>& document::default_aliases() {
   static const std::map<std::string, std::string> aliases{
-      {"NATS_URL", "bus.url"}, {"DATABASE_URL", "ledger.url"}, {"POLYTRADE_LOG_LEVEL", "log.level"}};
+      {"NATS_URL", "bus.url"}, {"DATABASE_URL", "ledger.url"}, {"POLYTRADE_LOG_LEVEL", "log.level"},
+      {"PORT", "health.http_port"}};  // Railway injects PORT for its HTTP health check
   return aliases;
 }
 

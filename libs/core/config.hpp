@@ -46,7 +46,8 @@ class document {
                               const env_map& env = process_env(),
                               const std::map<std::string, std::string>& aliases = default_aliases());
 
-  // NATS_URL -> bus.url, DATABASE_URL -> ledger.url, POLYTRADE_LOG_LEVEL -> log.level.
+  // NATS_URL -> bus.url, DATABASE_URL -> ledger.url, POLYTRADE_LOG_LEVEL -> log.level,
+  // PORT -> health.http_port.
   static const std::map<std::string, std::string>& default_aliases();
 
   [[nodiscard]] bool has(const std::string& key) const;

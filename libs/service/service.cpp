@@ -1,4 +1,5 @@
 #include "service/service.hpp"
+#include "service/health_http.hpp"
 
 #include "bus/bus.hpp"
 #include "core/time.hpp"
@@ -94,6 +95,10 @@ context parse(int argc, const char* const* argv, const options& opt, const confi
   }
   using namespace std::chrono_literals;
   ctx.heartbeat_interval = cfg.get_duration("heartbeat.interval", 10ms, 60s, 1s);
+  cfg.require_only("health", {"http_port", "http_bind"});
+  ctx.health_port = static_cast<int>(cfg.get_int("health.http_port", 0, 65535, 0));
+  ctx.health_bind = cfg.get_string("health.http_bind",
+                                   cfg.source_of("health.http_port") == "env PORT" ? "0.0.0.0" : "127.0.0.1");
   return ctx;
 }
 
@@ -319,6 +324,29 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
     log::fatal("start failed", {{"error", e.what()}});
     rt.request_stop(exit_failure);
     return rt.wait_for_stop();
+  }
+  std::unique_ptr<health_http> health;
+  if (rt.ctx().health_port > 0) {
+    try {
+      health = std::make_unique<health_http>(rt.ctx().health_bind, rt.ctx().health_port, [&rt] {
+        // Runs on the HTTP thread until the first stop hook below tears the server down.
+        auto bus_state = rt.bus().state();
+        bool bus_ok = bus_state == bus::connection_state::connected || bus_state == bus::connection_state::reconnected;
+        auto status = rt.status();
+        auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - rt.ctx().started);
+        nlohmann::json body{{"service", rt.ctx().name},
+                            {"status", status},
+                            {"bus", bus::to_string(bus_state)},
+                            {"uptime_s", uptime.count()}};
+        return std::make_pair(bus_ok && status != "stopping", body);
+      });
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s (health.http_port from %s)\n", name.c_str(), e.what(),
+                   rt.config().source_of("health.http_port").c_str());
+      rt.request_stop(exit_bad_config);
+      return rt.wait_for_stop();
+    }
+    rt.on_stop([&health] { health.reset(); });
   }
   log::info("started", {{"pid", static_cast<std::int64_t>(::getpid())},
                         {"startup_ms", std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -4,6 +4,12 @@
 #include "testing/servers.hpp"
 
 #include <catch2/catch.hpp>
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -260,4 +266,60 @@ TEST_CASE("example: answers ctl.example.ping") {
   CHECK((*r)["answered"] == 1);
   ::kill(ex.pid(), SIGTERM);
   CHECK(ex.wait(5s) == 0);
+}
+
+// GET /health over HTTP (libs/service/health_http): what Railway's healthcheckPath probes.
+TEST_CASE("example: serves GET /health on PORT, 200 while the bus is up and 503 once it is lost") {
+  pt::testing::nats_server nats;
+  auto dir = pt::testing::make_temp_dir("pt-example-health");
+  int port = pt::testing::free_port();
+  client c(nats.url());
+  auto* beats = c.subscribe("health.heartbeat.example");
+  child ex({EXAMPLE_BIN}, {{"NATS_URL", nats.url()}, {"PORT", std::to_string(port)}}, dir + "/out.log");
+  REQUIRE(client::next(beats, 5s));
+  INFO(ex.output());
+  httplib::Client http("127.0.0.1", port);
+  http.set_connection_timeout(2);
+  auto res = http.Get("/health");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  auto body = nlohmann::json::parse(res->body);
+  CHECK(body["service"] == "example");
+  CHECK(body["bus"] == "connected");
+  auto missing = http.Get("/nope");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+
+  nats.stop();  // the bus is lost: the platform must see the service as unhealthy
+  int status = 0;
+  for (int i = 0; i < 100 && status != 503; ++i) {
+    std::this_thread::sleep_for(50ms);
+    if (auto r = http.Get("/health")) status = r->status;
+  }
+  CHECK(status == 503);
+  ::kill(ex.pid(), SIGTERM);
+  CHECK(ex.wait(5s) == 0);
+}
+
+TEST_CASE("example: a health port that cannot be bound is a one-line start error") {
+  pt::testing::nats_server nats;
+  auto dir = pt::testing::make_temp_dir("pt-example-health-busy");
+  // A plain listening socket (no SO_REUSEPORT) holds the port.
+  int blocker = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(blocker, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(blocker, 1) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(blocker, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  child ex({EXAMPLE_BIN}, {{"NATS_URL", nats.url()}, {"POLYTRADE__HEALTH__HTTP_PORT", std::to_string(port)}},
+           dir + "/out.log");
+  auto rc = ex.wait(10s);
+  INFO(ex.output());
+  REQUIRE(rc);
+  CHECK(*rc == 2);
+  CHECK(ex.output().find("health: cannot listen on 127.0.0.1:" + std::to_string(port)) != std::string::npos);
+  ::close(blocker);
 }
