@@ -4,16 +4,25 @@
 # the fleet under the supervisor and prints its health. Ctrl-C stops everything it started.
 #   POLYTRADE_RUN_SECONDS=N   stop by itself after N seconds (demos, CI smoke)
 #   POLYTRADE_MANIFEST=path   another fleet manifest (default deploy/fleet.local.yaml)
+#   POLYTRADE_DATA_DIR=dir    where the private nats/postgres data live (default .data/)
+#   POLYTRADE_NATS_PORT, POLYTRADE_NATS_MONITOR_PORT, POLYTRADE_PG_PORT   their ports
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 source deploy/infra.sh
 
-bash deploy/bootstrap.sh
-cmake --preset default >/dev/null
-cmake --build --preset default -j "$(nproc)" >/dev/null || cmake --build --preset default -j 1
-BIN=$ROOT/build/default/services
+# POLYTRADE_BUILD_DIR + POLYTRADE_SKIP_BUILD=1 run an already built tree (the fleet test does).
+BUILD_DIR=${POLYTRADE_BUILD_DIR:-$ROOT/build/default}
+if [[ "${POLYTRADE_SKIP_BUILD:-0}" != 1 ]]; then
+  bash deploy/bootstrap.sh
+  cmake --preset default >/dev/null
+  cmake --build --preset default -j "$(nproc)" >/dev/null || cmake --build --preset default -j 1
+fi
+BIN=$BUILD_DIR/services
 export POLYTRADE_BIN="$BIN"
+# The manifest names services by binary name, looked up on PATH, as in the containers.
+for d in "$BIN"/*/; do PATH="${d%/}:$PATH"; done
+export PATH
 export POLYTRADE_DATA=${POLYTRADE_DATA:-$(cd .. && pwd)/shared/data}
 
 NATS_PID="" PG_DIR="" SUP_PID=""
@@ -32,7 +41,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-DATA_DIR=$(infra_pick_data_dir "$ROOT/.data")
+DATA_DIR=$(infra_pick_data_dir "${POLYTRADE_DATA_DIR:-$ROOT/.data}")
 if [[ -z "${NATS_URL:-}" ]]; then
   port=${POLYTRADE_NATS_PORT:-14222}
   infra_start_nats "$DATA_DIR/nats" "$port" "${POLYTRADE_NATS_MONITOR_PORT:-18222}"
