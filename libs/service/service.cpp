@@ -20,6 +20,7 @@ namespace pt::service {
 namespace {
 
 using beat_atom = caf::atom_constant<caf::atom("pt_beat")>;
+using metrics_atom = caf::atom_constant<caf::atom("pt_metric")>;
 
 std::string usage(const std::string& prog, const options& opt) {
   std::string u = "usage: " + prog + " [" + opt.config_flag + " FILE] [--name NAME] [--log-level debug|info|warn|error]";
@@ -95,6 +96,8 @@ context parse(int argc, const char* const* argv, const options& opt, const confi
   }
   using namespace std::chrono_literals;
   ctx.heartbeat_interval = cfg.get_duration("heartbeat.interval", 10ms, 60s, 1s);
+  ctx.metrics_interval = cfg.get_duration("metrics.interval", 0ms, 1h, 10s);
+  cfg.require_only("metrics", {"interval"});
   cfg.require_only("health", {"http_port", "http_bind"});
   ctx.health_port = static_cast<int>(cfg.get_int("health.http_port", 0, 65535, 0));
   ctx.health_bind = cfg.get_string("health.http_bind",
@@ -102,16 +105,37 @@ context parse(int argc, const char* const* argv, const options& opt, const confi
   return ctx;
 }
 
-nlohmann::json heartbeat_body(const context& ctx, std::uint64_t seq, const std::string& status) {
-  using namespace std::chrono;
+namespace {
+// "host:pid": one running copy of a service.
+const std::string& instance_id() {
   static const std::string instance = [] {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) std::strcpy(host, "localhost");
     return std::string(host) + ":" + std::to_string(::getpid());
   }();
+  return instance;
+}
+}  // namespace
+
+namespace {
+// The payload of metrics.<name> (proto/schemas/metrics.json).
+nlohmann::json metrics_body(const context& ctx, const bus::counters_snapshot& counters) {
+  nlohmann::json per_subject = nlohmann::json::object();
+  for (const auto& [subject, c] : counters)
+    per_subject[subject] = {{"in", c.in},          {"out", c.out},           {"rejected", c.rejected},
+                            {"bytes_in", c.bytes_in}, {"bytes_out", c.bytes_out}};
+  return {{"service", ctx.name},
+          {"instance", instance_id()},
+          {"ts", core::timestamp::from_sys_time(std::chrono::system_clock::now()).to_iso8601()},
+          {"bus", std::move(per_subject)}};
+}
+}  // namespace
+
+nlohmann::json heartbeat_body(const context& ctx, std::uint64_t seq, const std::string& status) {
+  using namespace std::chrono;
   auto up = duration_cast<microseconds>(steady_clock::now() - ctx.started);
   return {{"service", ctx.name},
-          {"instance", instance},
+          {"instance", instance_id()},
           {"pid", static_cast<std::int64_t>(::getpid())},
           {"seq", seq},
           {"ts", core::timestamp::from_sys_time(system_clock::now()).to_iso8601()},
@@ -151,10 +175,17 @@ void beat(bus::bus& b, const context& ctx, runtime::state* st, const std::string
 caf::behavior heartbeat_actor(caf::event_based_actor* self, bus::bus* b, const context* c,
                               std::shared_ptr<runtime::state> st) {
   self->send(self, beat_atom::value);
+  if (c->metrics_interval.count() > 0) self->delayed_send(self, c->metrics_interval, metrics_atom::value);
   return {[=](beat_atom) {
-    beat(*b, *c, st.get());
-    self->delayed_send(self, c->heartbeat_interval, beat_atom::value);
-  }};
+            beat(*b, *c, st.get());
+            self->delayed_send(self, c->heartbeat_interval, beat_atom::value);
+          },
+          [=](metrics_atom) {
+            // metrics.<service>: the bus's per-subject counters (in, out, rejected, bytes).
+            if (auto err = b->publish("metrics." + c->name, metrics_body(*c, b->counters())))
+              log::debug("metrics not published", {{"error", bus::describe(err)}});
+            self->delayed_send(self, c->metrics_interval, metrics_atom::value);
+          }};
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 //   * pt::log initialised with the service name; config loaded and validated;
 //   * the bus connected (NATS_URL / bus.url);
 //   * a heartbeat actor publishing health.heartbeat.<name> every heartbeat.interval (1 s);
+//   * metrics.<name> every metrics.interval (10 s): the bus's per-subject counters;
 //   * GET /health over HTTP when health.http_port (or Railway's PORT) is set (health_http.hpp);
 //   * SIGTERM / SIGINT: the service's stop hooks run, a final heartbeat says "stopping",
 //     and the process exits 0.
@@ -70,6 +71,7 @@ struct context {
   std::set<std::string> flags;  // the declared flags that were given
   log::level log_level = log::level::info;
   std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds metrics_interval{10000};  // metrics.<name> with bus counters; 0 = off
   // GET /health over HTTP (health_http.hpp): 0 = off. health.http_port, or Railway's PORT.
   int health_port = 0;
   std::string health_bind = "127.0.0.1";  // 0.0.0.0 when the port came from PORT (platform probe)

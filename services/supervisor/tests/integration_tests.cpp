@@ -323,3 +323,25 @@ TEST_CASE("example: a health port that cannot be bound is a one-line start error
   CHECK(ex.output().find("health: cannot listen on 127.0.0.1:" + std::to_string(port)) != std::string::npos);
   ::close(blocker);
 }
+
+TEST_CASE("example: publishes metrics.example with its bus counters every metrics.interval") {
+  pt::testing::nats_server nats;
+  auto dir = pt::testing::make_temp_dir("pt-example-metrics");
+  client c(nats.url());
+  auto* metrics = c.subscribe("metrics.example");
+  child ex({EXAMPLE_BIN}, {{"NATS_URL", nats.url()}, {"POLYTRADE__METRICS__INTERVAL", "200ms"}}, dir + "/out.log");
+  INFO(ex.output());
+  auto first = client::next(metrics, 5s);
+  REQUIRE(first);
+  auto m = first->second;
+  CHECK(m["service"] == "example");
+  REQUIRE(m["bus"].contains("health.heartbeat.example"));
+  auto beats_out = m["bus"]["health.heartbeat.example"]["out"].get<std::int64_t>();
+  CHECK(beats_out >= 1);
+  // The counters move: a later snapshot has counted the metrics publish itself.
+  auto second = client::next(metrics, 5s);
+  REQUIRE(second);
+  CHECK(second->second["bus"]["metrics.example"]["out"].get<std::int64_t>() >= 1);
+  ::kill(ex.pid(), SIGTERM);
+  CHECK(ex.wait(5s) == 0);
+}
