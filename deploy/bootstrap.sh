@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates procps
   libcaf-dev libnats-dev nats-server libcurl4-openssl-dev libwebsockets-dev
   nlohmann-json3-dev libpqxx-dev libfmt-dev catch2 libvalijson-dev libyaml-cpp-dev
-  libbenchmark-dev uuid-dev libcpp-httplib-dev postgresql-15 postgresql-client-15
+  libbenchmark-dev uuid-dev libcpp-httplib-dev libssl-dev postgresql-15 postgresql-client-15
 )
 
 missing=()
