@@ -8,7 +8,13 @@ PACKAGES=(
   libcaf-dev libnats-dev nats-server libcurl4-openssl-dev libwebsockets-dev
   nlohmann-json3-dev libpqxx-dev libfmt-dev catch2 libvalijson-dev libyaml-cpp-dev
   libbenchmark-dev uuid-dev libcpp-httplib-dev libssl-dev postgresql-15 postgresql-client-15
+  clang-14 libclang-rt-14-dev
+  zlib1g-dev
 )
+# Node.js runs ccxt, the real client that judges venue-sim (tests/ccxt). A machine that already
+# has node and npm (e.g. from NodeSource) keeps them: Debian's npm package would conflict.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 export POLYTRADE_DATA=${POLYTRADE_DATA:-$(cd .. && pwd)/shared/data}
 
 bash deploy/bootstrap.sh
+# ccxt, pinned by tests/ccxt/package-lock.json, for the venue-sim judge test.
+[[ -d tests/ccxt/node_modules/ccxt ]] || npm ci --prefix tests/ccxt --no-audit --no-fund
 jobs=$(nproc)
 t0=$SECONDS
 

@@ -1,0 +1,246 @@
+#include "world.hpp"
+
+#include "core/log.hpp"
+#include "venue/catalog.hpp"
+#include "venue/symbols.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+namespace pt::venue_sim {
+
+using core::decimal;
+
+const char* to_string(protocol p) { return p == protocol::poloniex ? "poloniex" : "binance"; }
+
+std::vector<api_account> accounts_from_env(const char* value) {
+  std::vector<api_account> out;
+  if (value == nullptr || *value == '\0') return out;
+  std::stringstream all(value);
+  std::string entry;
+  int n = 0;
+  while (std::getline(all, entry, ',')) {
+    ++n;
+    const auto a = entry.find(':');
+    const auto b = a == std::string::npos ? a : entry.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos || a == 0 || b == a + 1)
+      throw std::invalid_argument("VENUE_SIM_ACCOUNTS entry " + std::to_string(n) +
+                                  " is not key:secret:balance");
+    api_account acct;
+    acct.key = entry.substr(0, a);
+    acct.secret = entry.substr(a + 1, b - a - 1);
+    const auto bal = decimal::try_parse(entry.substr(b + 1));
+    if (!bal || bal->is_negative())
+      throw std::invalid_argument("VENUE_SIM_ACCOUNTS entry " + std::to_string(n) + " (key " + acct.key +
+                                  ") has a bad balance");
+    acct.balance = *bal;
+    pt::log::register_secret(acct.secret);
+    out.push_back(std::move(acct));
+  }
+  return out;
+}
+
+namespace {
+
+// Simulator assumptions for what the catalogs leave out (documented in services/venue-sim/README.md).
+constexpr int assumed_max_leverage = 20;
+const decimal assumed_mmr = decimal::parse("0.005");
+const decimal assumed_maker = decimal::parse("0.0002");
+const decimal assumed_taker = decimal::parse("0.0005");
+
+venue::instrument to_instrument(const venue::market_spec& m, protocol p) {
+  venue::instrument i;
+  i.symbol = m.symbol;
+  i.base = m.pair.base;
+  i.quote = m.pair.quote;
+  i.settle = m.pair.quote;
+  i.contract_size = m.contract_size.value_or(decimal::one());
+  if (!m.tick) throw std::invalid_argument(m.symbol + ": the catalog has no tick");
+  i.tick = *m.tick;
+  // Poloniex: every market seen has lotSz = minSz = 1 contract (exchanges.md A9).
+  i.lot = m.lot.value_or(p == protocol::poloniex ? decimal::one() : decimal::zero());
+  if (i.lot.is_zero()) throw std::invalid_argument(m.symbol + ": the catalog has no lot");
+  i.min_qty = m.min_size.value_or(i.lot);
+  i.max_leverage = m.max_leverage.value_or(assumed_max_leverage);
+  i.maintenance_margin_rate = assumed_mmr;
+  for (const auto& t : m.risk_tiers)
+    if (t.tier == 1 && t.maintenance_margin_rate) i.maintenance_margin_rate = t.maintenance_margin_rate;
+  i.maker_fee = m.maker_fee.value_or(assumed_maker);
+  i.taker_fee = m.taker_fee.value_or(assumed_taker);
+  if (p == protocol::binance) i.min_notional = decimal::from_integer(5);  // B6 example; [?]
+  return i;
+}
+
+std::string venue_symbol(protocol p, const std::string& base) {
+  const auto pair = venue::make_pair_symbol(base, "USDT");
+  return p == protocol::poloniex ? venue::to_poloniex_symbol(pair) : venue::to_binance_symbol(pair);
+}
+
+struct forwarding_listener final : sim::listener {
+  protocol proto;
+  world_events* events;
+  forwarding_listener(protocol p, world_events* e) : proto(p), events(e) {}
+  void on_order(sim::account_id a, const venue::order& o) override {
+    if (events->on_order) events->on_order(proto, a, o);
+  }
+  void on_fill(sim::account_id a, const venue::fill& f) override {
+    if (events->on_fill) events->on_fill(proto, a, f);
+  }
+  void on_position(sim::account_id a, const venue::position& p) override {
+    if (events->on_position) events->on_position(proto, a, p);
+  }
+  void on_balance(sim::account_id a, const venue::balance& b) override {
+    if (events->on_balance) events->on_balance(proto, a, b);
+  }
+  void on_public_trade(const venue::public_trade& t) override {
+    if (events->on_trade) events->on_trade(proto, t);
+  }
+};
+
+}  // namespace
+
+const std::pair<api_account, sim::account_id>* world::venue_state::find_key(std::string_view key) const {
+  for (const auto& k : keys)
+    if (k.first.key == key) return &k;
+  return nullptr;
+}
+
+world::world(world_options options) : options_(std::move(options)) {
+  if (options_.accounts.empty()) throw std::invalid_argument("venue-sim needs at least one API account");
+  std::int64_t start = std::numeric_limits<std::int64_t>::max();
+  for (protocol p : options_.protocols) {
+    const std::string file =
+        options_.catalog_dir + (p == protocol::poloniex ? "/poloniex-futures-v3.json" : "/binance-usdm.json");
+    venue::catalog_options co;
+    co.mode = venue::catalog_mode::paper;
+    co.now = core::timestamp::from_nanos(0);
+    const auto cat = venue::load_catalog(file, co);
+    if (!cat.ok()) throw std::invalid_argument("catalog " + file + ": " + cat.errors.front());
+    std::vector<venue::instrument> instruments;
+    std::vector<sim::series> data;
+    for (const auto& base : options_.bases) {
+      const std::string sym = venue_symbol(p, base);
+      const venue::market_spec* spec = nullptr;
+      for (const auto& m : cat.catalog->markets)
+        if (m.symbol == sym) spec = &m;
+      if (spec == nullptr) throw std::invalid_argument(sym + " is not in " + file);
+      instruments.push_back(to_instrument(*spec, p));
+      auto s = sim::load_series(options_.data_dir, base + "USDT", options_.base_timeframe, sym, options_.source);
+      if (spec->funding_interval) s.funding_interval_ms = std::chrono::milliseconds(*spec->funding_interval).count();
+      data.push_back(std::move(s));
+    }
+    venue_state vs;
+    vs.proto = p;
+    sim::exchange_config ec;
+    ec.default_leverage = static_cast<int>(options_.poloniex_default_leverage);
+    vs.exchange = std::make_unique<sim::exchange>(std::move(instruments), ec);
+    sim::replay_config rc;
+    rc.seed = options_.seed;
+    vs.replayer = std::make_unique<sim::market_replayer>(*vs.exchange, std::move(data), rc);
+    for (const auto& a : options_.accounts) vs.keys.emplace_back(a, vs.exchange->add_account(a.balance));
+    vs.listener = std::make_unique<forwarding_listener>(p, &events_);
+    vs.exchange->set_listener(vs.listener.get());
+    start = std::min(start, vs.replayer->start_time());
+    venues_.push_back(std::move(vs));
+  }
+  // Default start: 30 days in, so clients find history to backfill from.
+  const std::int64_t t0 = options_.start_ms.value_or(start + 30LL * 24 * 3600 * 1000);
+  for (auto& v : venues_) v.replayer->seek(t0);
+  market_now_ = t0;
+  clock_ = std::make_unique<replay::replay_clock>(t0, options_.pace);
+}
+
+world::~world() { stop(); }
+
+void world::set_events(world_events events) {
+  std::lock_guard lock(mutex_);
+  events_ = std::move(events);
+}
+
+world::venue_state* world::venue(protocol p) {
+  for (auto& v : venues_)
+    if (v.proto == p) return &v;
+  return nullptr;
+}
+
+std::int64_t world::market_now() const { return market_now_.load(); }
+
+std::int64_t world::server_now() const {
+  const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  const auto skew = const_cast<fault_plan&>(faults_).peek(fault_kind::clock_skew);
+  return wall + (skew ? skew->value : 0);
+}
+
+void world::start() {
+  thread_ = std::jthread([this](std::stop_token st) { run(st); });
+}
+
+void world::stop() {
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    clock_->close();
+    thread_.join();
+  }
+}
+
+std::int64_t world::advance_to(std::int64_t t) {
+  clock_->advance_to(t);
+  // Wait until the replay thread has processed everything up to t (or has nothing left).
+  for (int i = 0; i < 100000; ++i) {
+    {
+      std::lock_guard lock(mutex_);
+      bool behind = false;
+      for (auto& v : venues_) {
+        const auto next = v.replayer->next_event_time();
+        if (next && *next <= t) behind = true;
+      }
+      if (!behind) {
+        for (auto& v : venues_) v.replayer->advance_to(t);
+        market_now_ = std::max(market_now_.load(), t);
+        return market_now_;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return market_now_;
+}
+
+void world::run(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    std::optional<std::int64_t> next;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& v : venues_) {
+        const auto n = v.replayer->next_event_time();
+        if (n) next = next ? std::min(*next, *n) : *n;
+      }
+    }
+    if (!next) {  // the data is exhausted: the market stands still, the venue stays up
+      if (!clock_->wait_until(std::numeric_limits<std::int64_t>::max() / 2, stop)) return;
+      continue;
+    }
+    if (!clock_->wait_until(*next, stop)) return;
+    std::vector<std::pair<protocol, std::vector<std::string>>> moved;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& v : venues_) {
+        const auto n = v.replayer->advance_to(*next);
+        events_done_ += static_cast<std::int64_t>(n);
+        if (n > 0) {
+          std::vector<std::string> syms;
+          for (const auto& s : v.replayer->data()) syms.push_back(s.venue_symbol);
+          moved.emplace_back(v.proto, std::move(syms));
+        }
+      }
+      market_now_ = std::max(market_now_.load(), *next);
+      if (events_.on_market)
+        for (const auto& [p, syms] : moved) events_.on_market(p, syms);
+    }
+  }
+}
+
+}  // namespace pt::venue_sim

@@ -1,0 +1,114 @@
+#pragma once
+// venue-sim's state: per protocol a simulated exchange and its replayer, fed from the recorded
+// data by one replay thread on one clock; the accounts (API key + secret from the environment);
+// and the fault plan. Every protocol handler takes `mutex` for the whole request, so the market
+// and the accounts only ever change between requests.
+//
+// Two clocks, on purpose: the *market* time is the replay clock (the past being replayed), while
+// the *server* time (/timestamp, /fapi/v1/time and the signature timestamp checks) is the wall
+// clock plus any injected skew, as a real venue's would be — clients sign with their own clock.
+#include "faults.hpp"
+#include "replay/replay_clock.hpp"
+#include "sim/exchange.hpp"
+#include "sim/replayer.hpp"
+#include "venue/types.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pt::venue_sim {
+
+enum class protocol { poloniex, binance };
+[[nodiscard]] const char* to_string(protocol p);
+
+struct api_account {
+  std::string key;
+  std::string secret;
+  core::decimal balance;
+};
+
+struct world_options {
+  std::string data_dir;                            // recorded data (../shared/data)
+  std::string catalog_dir;                         // docs/markets
+  std::vector<std::string> bases{"BTC", "ETH", "SOL"};  // replayed markets, quote USDT
+  std::string base_timeframe = "1h";
+  // The recording all markets come from (one period for every symbol); see ../shared/data/README.md.
+  std::string source = "freqtrade_marketlab";
+  std::optional<std::int64_t> start_ms;  // default: 30 days after the data starts
+  replay::pace pace = replay::pace::realtime();
+  std::uint64_t seed = 1;
+  std::vector<api_account> accounts;
+  std::vector<protocol> protocols{protocol::poloniex, protocol::binance};
+  std::int64_t poloniex_default_leverage = 5;
+};
+
+// Reads VENUE_SIM_ACCOUNTS="key:secret:balance[,key:secret:balance...]" (the only place secrets
+// come from). Throws std::invalid_argument naming the entry (never its secret) when malformed.
+[[nodiscard]] std::vector<api_account> accounts_from_env(const char* value);
+
+// Events for the WebSocket layer: what changed, for whom.
+struct world_events {
+  std::function<void(protocol, sim::account_id, const venue::order&)> on_order;
+  std::function<void(protocol, sim::account_id, const venue::fill&)> on_fill;
+  std::function<void(protocol, sim::account_id, const venue::position&)> on_position;
+  std::function<void(protocol, sim::account_id, const venue::balance&)> on_balance;
+  std::function<void(protocol, const venue::public_trade&)> on_trade;
+  // After each replay step: the market moved (books, tickers, candles may be pushed).
+  std::function<void(protocol, const std::vector<std::string>& symbols)> on_market;
+};
+
+class world {
+ public:
+  struct venue_state {
+    protocol proto;
+    std::unique_ptr<sim::exchange> exchange;
+    std::unique_ptr<sim::market_replayer> replayer;
+    std::vector<std::pair<api_account, sim::account_id>> keys;
+    std::unique_ptr<sim::listener> listener;
+    [[nodiscard]] const std::pair<api_account, sim::account_id>* find_key(std::string_view key) const;
+  };
+
+  explicit world(world_options options);
+  ~world();
+  world(const world&) = delete;
+  world& operator=(const world&) = delete;
+
+  void set_events(world_events events);
+  // Starts the replay thread (pacing per the clock); stop() joins it.
+  void start();
+  void stop();
+
+  [[nodiscard]] std::mutex& mutex() { return mutex_; }
+  [[nodiscard]] venue_state* venue(protocol p);
+  [[nodiscard]] replay::replay_clock& clock() { return *clock_; }
+  [[nodiscard]] fault_plan& faults() { return faults_; }
+  [[nodiscard]] const world_options& options() const { return options_; }
+
+  // Market time (the replay position) and server time (wall clock + injected skew), in ms.
+  [[nodiscard]] std::int64_t market_now() const;
+  [[nodiscard]] std::int64_t server_now() const;
+  // Lockstep: advance the market to t (the replay thread catches up before this returns).
+  std::int64_t advance_to(std::int64_t t);
+  [[nodiscard]] std::int64_t replay_events() const { return events_done_.load(); }
+
+ private:
+  void run(std::stop_token stop);
+
+  world_options options_;
+  std::mutex mutex_;
+  std::unique_ptr<replay::replay_clock> clock_;
+  std::vector<venue_state> venues_;
+  fault_plan faults_;
+  world_events events_;
+  std::jthread thread_;
+  std::atomic<std::int64_t> events_done_{0};
+  std::atomic<std::int64_t> market_now_{0};
+};
+
+}  // namespace pt::venue_sim
