@@ -245,13 +245,13 @@ struct exchange::impl {
     events->on_balance(a.id, balance_of(a));
   }
 
-  void add_bill(account_state& a, const std::string& symbol, venue::bill_type type, const char* venue_type,
+  void add_bill(account_state& a, const std::string& symbol, venue::bill_type type,
                 decimal amount, epoch_ms now) {
     venue::bill b;
     b.id = std::to_string(next_bill++);
     b.symbol = symbol;
     b.type = type;
-    b.venue_type = venue_type;
+    // venue_type stays empty: each protocol spells the type its own way (FEE / COMMISSION ...).
     b.amount = amount;
     b.asset = config.settle_asset;
     b.time = now;
@@ -336,8 +336,8 @@ struct exchange::impl {
     f.time = now;
     a.fills.push_back(f);
     if (a.fills.size() > config.history_limit) a.fills.pop_front();
-    if (!fee.is_zero()) add_bill(a, lo.o.symbol, venue::bill_type::fee, "COMMISSION", -fee, now);
-    if (!realised.is_zero()) add_bill(a, lo.o.symbol, venue::bill_type::realised_pnl, "REALIZED_PNL", realised, now);
+    if (!fee.is_zero()) add_bill(a, lo.o.symbol, venue::bill_type::fee, -fee, now);
+    if (!realised.is_zero()) add_bill(a, lo.o.symbol, venue::bill_type::realised_pnl, realised, now);
     if (events) {
       events->on_order(a.id, lo.o);
       events->on_fill(a.id, f);
@@ -432,7 +432,7 @@ struct exchange::impl {
     p.isolated_margin = decimal::zero();
     p.update = now;
     a.history.push_back(o);
-    add_bill(a, key.first, venue::bill_type::liquidation, "INSURANCE_CLEAR", realised - fee, now);
+    add_bill(a, key.first, venue::bill_type::liquidation, realised - fee, now);
     if (events) {
       events->on_order(a.id, o);
       events->on_liquidation(a.id, key.first);
@@ -588,7 +588,7 @@ void exchange::apply_funding(const std::string& symbol, decimal rate, epoch_ms n
       const decimal amount = -(notional * rate);  // a long pays a positive rate
       a.wallet += amount;
       if (p.mode == margin_mode::isolated) p.isolated_margin += amount;
-      impl_->add_bill(a, symbol, venue::bill_type::funding, "FUNDING_FEE", amount, now);
+      impl_->add_bill(a, symbol, venue::bill_type::funding, amount, now);
       impl_->emit_position_and_balance(a, symbol, key.second);
     }
   }

@@ -510,7 +510,7 @@ void mount_binance(httplib::Server& server, world& w) {
     const auto type = str_of(p, "incomeType");
     json out = json::array();
     for (const auto& b : c.vs->exchange->bills(a, int_of(p, "startTime").value_or(0)))
-      if (type.empty() || type == b.venue_type) out.push_back(bw::render_income(b));
+      if (json row = bw::render_income(b); type.empty() || row.value("incomeType", "") == type) out.push_back(row);
     reply(res, out);
   }));
   // One bracket per symbol: the simulator has a single maintenance rate (README: assumptions).
