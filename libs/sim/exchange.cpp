@@ -34,11 +34,43 @@ const char* to_string(reject_code c) {
     case reject_code::position_exists: return "position_exists";
     case reject_code::position_side_mismatch: return "position_side_mismatch";
     case reject_code::unknown_account: return "unknown_account";
+    case reject_code::would_trigger_immediately: return "would_trigger_immediately";
+  }
+  return "?";
+}
+
+const char* to_string(trigger_type t) {
+  switch (t) {
+    case trigger_type::stop_market: return "STOP_MARKET";
+    case trigger_type::take_profit_market: return "TAKE_PROFIT_MARKET";
+    case trigger_type::stop_limit: return "STOP";
+    case trigger_type::take_profit_limit: return "TAKE_PROFIT";
+  }
+  return "?";
+}
+
+const char* to_string(conditional_status st) {
+  switch (st) {
+    case conditional_status::open: return "NEW";
+    case conditional_status::triggered: return "TRIGGERED";
+    case conditional_status::finished: return "FINISHED";
+    case conditional_status::cancelled: return "CANCELED";
+    case conditional_status::rejected: return "REJECTED";
+    case conditional_status::expired: return "EXPIRED";
   }
   return "?";
 }
 
 namespace {
+
+// Whether a conditional fires at `price`: a stop fires when the price moves against the side that
+// closes (a sell stop at or below the trigger), a take-profit when it moves in favour.
+bool fires(const conditional_request& r, decimal price) {
+  const bool stop = r.type == trigger_type::stop_market || r.type == trigger_type::stop_limit;
+  const bool sell = r.s == venue::side::sell;
+  if (stop) return sell ? price <= r.trigger_price : price >= r.trigger_price;
+  return sell ? price >= r.trigger_price : price <= r.trigger_price;
+}
 
 // Synthetic (owner 0) order ids live above this so they never meet account order ids.
 constexpr m::order_id synthetic_id_base = 1ULL << 62;
@@ -66,6 +98,8 @@ struct account_state {
   std::deque<venue::fill> fills;
   std::deque<venue::bill> bills;
   std::deque<venue::order> history;                        // closed orders, oldest first
+  std::vector<conditional_order> conditionals;             // open, oldest first
+  std::deque<conditional_order> conditional_done;          // no longer open, oldest first
   std::unordered_map<std::string, std::string> client_ids;  // client id -> venue order id (all kept orders)
 };
 
@@ -113,7 +147,19 @@ struct exchange::impl {
   std::uint64_t next_trade = 1;
   std::uint64_t next_bill = 1;
   account_id next_account = 1;
+  std::uint64_t next_conditional = 1;
   listener* events = nullptr;
+
+  void finish_conditional(account_state& a, std::size_t index, conditional_status st, std::string reason, epoch_ms now) {
+    conditional_order c = a.conditionals[index];
+    a.conditionals.erase(a.conditionals.begin() + static_cast<std::ptrdiff_t>(index));
+    c.status = st;
+    c.reason = std::move(reason);
+    c.update_time = now;
+    a.conditional_done.push_back(c);
+    if (a.conditional_done.size() > config.history_limit) a.conditional_done.pop_front();
+    if (events) events->on_conditional(a.id, c);
+  }
 
   account_state* account(account_id id) {
     auto it = accounts.find(id);
@@ -567,6 +613,7 @@ void exchange::set_market(const std::string& symbol, decimal price, const std::v
   };
   add_levels(bids, m::side::buy);
   add_levels(asks, m::side::sell);
+  trigger_conditionals(symbol, false, now);
 }
 
 void exchange::set_mark(const std::string& symbol, decimal mark, epoch_ms now) {
@@ -574,6 +621,7 @@ void exchange::set_mark(const std::string& symbol, decimal mark, epoch_ms now) {
   market_state* mk = impl_->market(symbol);
   if (mk == nullptr) throw std::invalid_argument("set_mark: unknown symbol " + symbol);
   mk->mark = mark;
+  trigger_conditionals(symbol, true, now);
   impl_->check_liquidations(symbol, now);
 }
 
@@ -920,6 +968,161 @@ std::vector<venue::bill> exchange::bills(account_id id, epoch_ms since) const {
   if (!a) return out;
   for (const auto& b : a->bills)
     if (b.time >= since) out.push_back(b);
+  return out;
+}
+
+void exchange::trigger_conditionals(const std::string& symbol, bool mark_move, epoch_ms now) {
+  const market_state* mk = impl_->market(symbol);
+  if (mk == nullptr) return;
+  const auto price = mark_move ? mk->mark : mk->last;
+  if (!price) return;
+  for (auto& [id, a] : impl_->accounts) {
+    // Collect first: placing the triggered order may change positions and other conditionals.
+    std::vector<std::string> due;
+    for (const auto& c : a.conditionals)
+      if (c.req.symbol == symbol && c.req.on_mark == mark_move && fires(c.req, *price)) due.push_back(c.id);
+    for (const auto& cid : due) {
+      auto it = std::find_if(a.conditionals.begin(), a.conditionals.end(), [&](const auto& c) { return c.id == cid; });
+      if (it == a.conditionals.end()) continue;
+      const std::size_t index = static_cast<std::size_t>(it - a.conditionals.begin());
+      conditional_order& c = *it;
+      c.trigger_time = now;
+      venue::order_request r;
+      r.symbol = symbol;
+      r.client_id = c.req.client_id;
+      r.s = c.req.s;
+      r.pos_side = c.req.pos_side;
+      r.mode = impl_->mode_of(a, symbol);
+      const bool limit = c.req.type == trigger_type::stop_limit || c.req.type == trigger_type::take_profit_limit;
+      r.type = limit ? venue::order_type::limit : venue::order_type::market;
+      r.price = limit ? c.req.price : std::nullopt;
+      r.tif = c.req.tif;
+      r.reduce_only = (c.req.reduce_only || c.req.close_position) && a.pmode == position_mode::one_way;
+      r.qty = c.req.qty;
+      if (c.req.close_position) {
+        const int key = static_cast<int>(a.pmode == position_mode::one_way ? position_side::both : c.req.pos_side);
+        auto p = a.positions.find({symbol, key});
+        if (p == a.positions.end() || p->second.qty.is_zero()) {
+          impl_->finish_conditional(a, index, conditional_status::expired, "no position to close", now);
+          continue;
+        }
+        r.qty = core::abs(p->second.qty);
+      }
+      const auto placed = place(id, r, now);
+      // `c` may dangle after place(): look the conditional up again.
+      it = std::find_if(a.conditionals.begin(), a.conditionals.end(), [&](const auto& x) { return x.id == cid; });
+      if (it == a.conditionals.end()) continue;
+      const std::size_t at = static_cast<std::size_t>(it - a.conditionals.begin());
+      if (!placed.ok()) {
+        impl_->finish_conditional(a, at, conditional_status::rejected, placed.error->message, now);
+        continue;
+      }
+      it->order_id = placed.value->order_id;
+      it->executed_qty = placed.value->filled_qty;
+      it->avg_price = placed.value->avg_price;
+      impl_->finish_conditional(a, at,
+                                venue::is_final(placed.value->state) ? conditional_status::finished
+                                                                     : conditional_status::triggered,
+                                "", now);
+    }
+  }
+}
+
+result<conditional_order> exchange::place_conditional(account_id id, const conditional_request& r, epoch_ms now) {
+  using R = result<conditional_order>;
+  impl_->events = listener_;
+  account_state* a = impl_->account(id);
+  if (!a) return R::fail(reject_code::unknown_account, "unknown account");
+  const market_state* mk = impl_->market(r.symbol);
+  if (!mk) return R::fail(reject_code::unknown_symbol, "unknown symbol " + r.symbol);
+  const venue::instrument& inst = *mk->inst;
+  if (!to_steps(r.trigger_price, inst.tick) || !r.trigger_price.is_positive())
+    return R::fail(reject_code::bad_price, "trigger price not a positive multiple of the tick " + inst.tick.to_string());
+  const bool limit = r.type == trigger_type::stop_limit || r.type == trigger_type::take_profit_limit;
+  if (limit && (!r.price || !to_steps(*r.price, inst.tick) || !r.price->is_positive()))
+    return R::fail(reject_code::bad_price, "a stop-limit needs a price on the tick grid");
+  if (r.close_position && limit) return R::fail(reject_code::bad_quantity, "closePosition only with STOP_MARKET or TAKE_PROFIT_MARKET");
+  if (!r.close_position) {
+    const auto lots = to_steps(r.qty, inst.lot);
+    if (!lots || *lots <= 0) return R::fail(reject_code::bad_quantity, "quantity not a positive multiple of the lot " + inst.lot.to_string());
+    if (r.qty < inst.min_qty) return R::fail(reject_code::qty_below_min, "quantity below the minimum " + inst.min_qty.to_string());
+  }
+  if (!r.client_id.empty())
+    for (const auto& c : a->conditionals)
+      if (c.req.client_id == r.client_id) return R::fail(reject_code::duplicate_client_id, "duplicate client algo id " + r.client_id);
+  const auto ref = r.on_mark ? mk->mark : mk->last;
+  if (ref && fires(r, *ref)) return R::fail(reject_code::would_trigger_immediately, "Order would immediately trigger.");
+  conditional_order c;
+  c.id = std::to_string(impl_->next_conditional++);
+  c.req = r;
+  if (c.req.client_id.empty()) c.req.client_id = "simalgo" + c.id;
+  c.create_time = c.update_time = now;
+  a->conditionals.push_back(c);
+  if (listener_) listener_->on_conditional(id, c);
+  return R::success(c);
+}
+
+result<conditional_order> exchange::cancel_conditional(account_id id, const std::string& symbol, const std::string& cid,
+                                                       const std::string& client_id, epoch_ms now) {
+  using R = result<conditional_order>;
+  impl_->events = listener_;
+  account_state* a = impl_->account(id);
+  if (!a) return R::fail(reject_code::unknown_account, "unknown account");
+  for (std::size_t i = 0; i < a->conditionals.size(); ++i) {
+    const auto& c = a->conditionals[i];
+    if (!symbol.empty() && c.req.symbol != symbol) continue;
+    if ((!cid.empty() && c.id == cid) || (cid.empty() && !client_id.empty() && c.req.client_id == client_id)) {
+      impl_->finish_conditional(*a, i, conditional_status::cancelled, "", now);
+      return R::success(a->conditional_done.back());
+    }
+  }
+  return R::fail(reject_code::unknown_order, "unknown algo order");
+}
+
+std::vector<conditional_order> exchange::cancel_all_conditionals(account_id id, const std::string& symbol, epoch_ms now) {
+  impl_->events = listener_;
+  std::vector<conditional_order> out;
+  account_state* a = impl_->account(id);
+  if (!a) return out;
+  for (std::size_t i = a->conditionals.size(); i-- > 0;)
+    if (symbol.empty() || a->conditionals[i].req.symbol == symbol) {
+      impl_->finish_conditional(*a, i, conditional_status::cancelled, "", now);
+      out.push_back(a->conditional_done.back());
+    }
+  return out;
+}
+
+std::optional<conditional_order> exchange::query_conditional(account_id id, const std::string& cid,
+                                                             const std::string& client_id) const {
+  const account_state* a = impl_->account(id);
+  if (!a) return std::nullopt;
+  auto match = [&](const conditional_order& c) {
+    return (!cid.empty() && c.id == cid) || (cid.empty() && !client_id.empty() && c.req.client_id == client_id);
+  };
+  for (const auto& c : a->conditionals)
+    if (match(c)) return c;
+  for (auto it = a->conditional_done.rbegin(); it != a->conditional_done.rend(); ++it)
+    if (match(*it)) return *it;
+  return std::nullopt;
+}
+
+std::vector<conditional_order> exchange::open_conditionals(account_id id, const std::string& symbol) const {
+  std::vector<conditional_order> out;
+  const account_state* a = impl_->account(id);
+  if (!a) return out;
+  for (const auto& c : a->conditionals)
+    if (symbol.empty() || c.req.symbol == symbol) out.push_back(c);
+  return out;
+}
+
+std::vector<conditional_order> exchange::conditional_history(account_id id, const std::string& symbol) const {
+  std::vector<conditional_order> out;
+  const account_state* a = impl_->account(id);
+  if (!a) return out;
+  for (const auto& c : a->conditional_done)
+    if (symbol.empty() || c.req.symbol == symbol) out.push_back(c);
+  for (const auto& c : a->conditionals)
+    if (symbol.empty() || c.req.symbol == symbol) out.push_back(c);
   return out;
 }
 

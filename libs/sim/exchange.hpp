@@ -52,6 +52,7 @@ enum class reject_code : std::uint8_t {
   position_exists,  // margin-mode or position-mode change with an open position/order
   position_side_mismatch,
   unknown_account,
+  would_trigger_immediately,  // a conditional whose trigger is already reached
 };
 [[nodiscard]] const char* to_string(reject_code c);
 
@@ -69,6 +70,39 @@ struct result {
   static result fail(reject_code c, std::string m) { return result{std::nullopt, reject{c, std::move(m)}}; }
 };
 
+// Conditional (trigger) orders, as Binance's Algo Service holds them (exchanges.md B7). Poloniex v3
+// has none, so only the Binance protocol exposes these; the exchange keeps them per account and
+// checks them at every price (CONTRACT_PRICE) or mark (MARK_PRICE) move.
+enum class trigger_type : std::uint8_t { stop_market, take_profit_market, stop_limit, take_profit_limit };
+enum class conditional_status : std::uint8_t { open, triggered, finished, cancelled, rejected, expired };
+[[nodiscard]] const char* to_string(trigger_type t);
+[[nodiscard]] const char* to_string(conditional_status s);
+
+struct conditional_request {
+  std::string symbol;
+  std::string client_id;
+  venue::side s = venue::side::sell;
+  trigger_type type = trigger_type::stop_market;
+  decimal trigger_price;
+  std::optional<decimal> price;  // the limit of stop_limit / take_profit_limit
+  decimal qty;                   // ignored with close_position
+  bool close_position = false;   // close whatever position there is when it triggers
+  bool reduce_only = false;
+  bool on_mark = false;  // MARK_PRICE, else CONTRACT_PRICE (last trade)
+  venue::position_side pos_side = venue::position_side::both;
+  venue::time_in_force tif = venue::time_in_force::gtc;
+};
+
+struct conditional_order {
+  std::string id;
+  conditional_request req;
+  conditional_status status = conditional_status::open;
+  std::string order_id;  // the order it placed when triggered
+  std::string reason;    // why it was rejected / expired
+  decimal executed_qty, avg_price;
+  epoch_ms create_time = 0, update_time = 0, trigger_time = 0;
+};
+
 // Events for the private and public streams. Called synchronously inside the exchange call that
 // caused them, in causal order (order update, then fill, then position, then balance).
 struct listener {
@@ -80,6 +114,7 @@ struct listener {
   virtual void on_bill(account_id, const venue::bill&) {}
   virtual void on_public_trade(const venue::public_trade&) {}
   virtual void on_liquidation(account_id, const std::string& /*symbol*/) {}
+  virtual void on_conditional(account_id, const conditional_order&) {}
 };
 
 struct exchange_config {
@@ -147,11 +182,26 @@ class exchange {
   [[nodiscard]] std::vector<venue::fill> fills(account_id, const std::string& symbol, epoch_ms since) const;
   [[nodiscard]] std::vector<venue::bill> bills(account_id, epoch_ms since) const;
 
+  // ---- conditional orders ----
+  // Refused like the venue: unknown symbol, off-grid trigger/qty, a trigger that would fire at
+  // once (Binance -2021), a duplicate client id among open conditionals.
+  result<conditional_order> place_conditional(account_id, const conditional_request& r, epoch_ms now);
+  result<conditional_order> cancel_conditional(account_id, const std::string& symbol, const std::string& id,
+                                               const std::string& client_id, epoch_ms now);
+  std::vector<conditional_order> cancel_all_conditionals(account_id, const std::string& symbol, epoch_ms now);
+  [[nodiscard]] std::optional<conditional_order> query_conditional(account_id, const std::string& id,
+                                                                   const std::string& client_id) const;
+  [[nodiscard]] std::vector<conditional_order> open_conditionals(account_id, const std::string& symbol) const;
+  [[nodiscard]] std::vector<conditional_order> conditional_history(account_id, const std::string& symbol) const;
+
   // Net signed position of all accounts in a symbol (order units): the replayer walks each bar
   // adverse-first for it.
   [[nodiscard]] decimal net_position(const std::string& symbol) const;
 
  private:
+  // Fires the conditionals of `symbol` that the last price (or the mark, when `mark_move`) reached.
+  void trigger_conditionals(const std::string& symbol, bool mark_move, epoch_ms now);
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::vector<venue::instrument> instruments_;

@@ -51,6 +51,7 @@ std::pair<std::int64_t, std::string> binance_code(const sim::reject& r, bool is_
     case reject_code::position_exists: return {-4048, "Margin type cannot be changed if there exists position."};
     case reject_code::position_side_mismatch: return {-4061, "Order's position side does not match user's setting."};
     case reject_code::unknown_account: return {-2015, "Invalid API-key, IP, or permissions for action."};
+    case reject_code::would_trigger_immediately: return {-2021, "Order would immediately trigger."};
   }
   return {-1000, r.message};
 }
@@ -222,6 +223,86 @@ std::variant<venue::order_request, std::pair<std::int64_t, std::string>> read_or
   for (char ch : r.client_id)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == ':' || ch == '/' || ch == '_' || ch == '-'))
       return err{-1100, "Illegal characters found in parameter 'newClientOrderId'."};
+  return r;
+}
+
+// An algo (conditional) order as /fapi/v1/algoOrder answers it (field names as the Algo Service's).
+json render_algo(const sim::conditional_order& c) {
+  const auto& r = c.req;
+  const char* ps = r.pos_side == venue::position_side::long_side    ? "LONG"
+                   : r.pos_side == venue::position_side::short_side ? "SHORT"
+                                                                     : "BOTH";
+  const char* tif = r.tif == venue::time_in_force::ioc ? "IOC" : r.tif == venue::time_in_force::fok ? "FOK" : "GTC";
+  return json{{"algoId", std::stoll(c.id)},
+              {"clientAlgoId", r.client_id},
+              {"algoType", "CONDITIONAL"},
+              {"orderType", sim::to_string(r.type)},
+              {"symbol", r.symbol},
+              {"side", r.s == venue::side::buy ? "BUY" : "SELL"},
+              {"positionSide", ps},
+              {"timeInForce", tif},
+              {"quantity", r.close_position ? "0" : r.qty.to_string()},
+              {"algoStatus", sim::to_string(c.status)},
+              {"triggerPrice", r.trigger_price.to_string()},
+              {"price", r.price ? r.price->to_string() : "0"},
+              {"icebergQuantity", nullptr},
+              {"selfTradePreventionMode", "EXPIRE_MAKER"},
+              {"workingType", r.on_mark ? "MARK_PRICE" : "CONTRACT_PRICE"},
+              {"priceMatch", "NONE"},
+              {"closePosition", r.close_position},
+              {"priceProtect", false},
+              {"reduceOnly", r.reduce_only},
+              {"activatePrice", ""},
+              {"callbackRate", ""},
+              {"createTime", c.create_time},
+              {"updateTime", c.update_time},
+              {"triggerTime", c.trigger_time},
+              {"goodTillDate", 0},
+              {"actualOrderId", c.order_id},
+              {"executedQty", c.executed_qty.to_string()},
+              {"avgPrice", c.avg_price.to_string()}};
+}
+
+std::variant<sim::conditional_request, std::pair<std::int64_t, std::string>> read_algo(const params_t& p) {
+  using err = std::pair<std::int64_t, std::string>;
+  if (str_of(p, "algoType") != "CONDITIONAL") return err{-1102, "Parameter 'algoType' must be CONDITIONAL."};
+  sim::conditional_request r;
+  r.symbol = str_of(p, "symbol");
+  if (r.symbol.empty()) return err{-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."};
+  const auto side = str_of(p, "side");
+  if (side != "BUY" && side != "SELL") return err{-1117, "Invalid side."};
+  r.s = side == "BUY" ? venue::side::buy : venue::side::sell;
+  const auto type = str_of(p, "type");
+  if (type == "STOP_MARKET") r.type = sim::trigger_type::stop_market;
+  else if (type == "TAKE_PROFIT_MARKET") r.type = sim::trigger_type::take_profit_market;
+  else if (type == "STOP") r.type = sim::trigger_type::stop_limit;
+  else if (type == "TAKE_PROFIT") r.type = sim::trigger_type::take_profit_limit;
+  else return err{-1116, "Invalid orderType."};  // TRAILING_STOP_MARKET: not simulated (README)
+  const auto trig = decimal::try_parse(str_of(p, "triggerPrice"));
+  if (!trig) return err{-1102, "Mandatory parameter 'triggerPrice' was not sent, was empty/null, or malformed."};
+  r.trigger_price = *trig;
+  if (!str_of(p, "price").empty()) {
+    const auto px = decimal::try_parse(str_of(p, "price"));
+    if (!px) return err{-1102, "Parameter 'price' malformed."};
+    r.price = *px;
+  }
+  r.close_position = str_of(p, "closePosition") == "true";
+  if (r.close_position && !str_of(p, "quantity").empty()) return err{-1106, "Parameter 'quantity' sent when not required."};
+  if (!r.close_position) {
+    const auto q = decimal::try_parse(str_of(p, "quantity"));
+    if (!q) return err{-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."};
+    r.qty = *q;
+  }
+  r.reduce_only = str_of(p, "reduceOnly") == "true";
+  const auto wt = str_of(p, "workingType");
+  if (!wt.empty() && wt != "MARK_PRICE" && wt != "CONTRACT_PRICE") return err{-1102, "Parameter 'workingType' malformed."};
+  r.on_mark = wt == "MARK_PRICE";
+  const auto ps = str_of(p, "positionSide");
+  if (ps == "LONG") r.pos_side = venue::position_side::long_side;
+  else if (ps == "SHORT") r.pos_side = venue::position_side::short_side;
+  else if (!ps.empty() && ps != "BOTH") return err{-4006, "Invalid position side."};
+  r.client_id = str_of(p, "clientAlgoId");
+  if (r.client_id.size() > 36) return err{-4015, "Client order id length should not be more than 36 chars"};
   return r;
 }
 
@@ -537,6 +618,46 @@ void mount_binance(httplib::Server& server, world& w) {
                     {"makerCommissionRate", i->maker_fee.value_or(decimal::zero()).to_string()},
                     {"takerCommissionRate", i->taker_fee.value_or(decimal::zero()).to_string()}});
   }));
+  // ---- conditional orders: the Algo Service (since 2025-12) ----------------------------------
+  server.Post("/fapi/v1/algoOrder", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    auto parsed = read_algo(p);
+    if (auto* e = std::get_if<std::pair<std::int64_t, std::string>>(&parsed)) return fail(res, e->first, e->second);
+    const auto r = c.vs->exchange->place_conditional(a, std::get<sim::conditional_request>(parsed), c.w.market_now());
+    if (!r.ok()) {
+      const auto [code, msg] = binance_code(*r.error);
+      return fail(res, code, msg);
+    }
+    reply(res, render_algo(*r.value));
+  }));
+  server.Delete("/fapi/v1/algoOrder", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    const auto id = str_of(p, "algoId"), cl = str_of(p, "clientAlgoId");
+    if (id.empty() && cl.empty()) return fail(res, -1102, "Either algoId or clientAlgoId must be sent.");
+    const auto r = c.vs->exchange->cancel_conditional(a, "", id, cl, c.w.market_now());
+    if (!r.ok()) return fail(res, -2011, "Unknown order sent.");
+    reply(res, json{{"algoId", std::stoll(r.value->id)}, {"clientAlgoId", r.value->req.client_id}, {"code", "200"}, {"msg", "success"}});
+  }));
+  server.Delete("/fapi/v1/algoOpenOrders", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    if (str_of(p, "symbol").empty()) return fail(res, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    c.vs->exchange->cancel_all_conditionals(a, str_of(p, "symbol"), c.w.market_now());
+    reply(res, json{{"code", 200}, {"msg", "The operation of cancel all open order is done."}});
+  }));
+  server.Get("/fapi/v1/algoOrder", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    const auto id = str_of(p, "algoId"), cl = str_of(p, "clientAlgoId");
+    if (id.empty() && cl.empty()) return fail(res, -1102, "Either algoId or clientAlgoId must be sent.");
+    if (const auto o = c.vs->exchange->query_conditional(a, id, cl)) return reply(res, render_algo(*o));
+    fail(res, -2013, "Order does not exist.");
+  }));
+  server.Get("/fapi/v1/openAlgoOrders", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    json out = json::array();
+    for (const auto& o : c.vs->exchange->open_conditionals(a, str_of(p, "symbol"))) out.push_back(render_algo(o));
+    reply(res, out);
+  }));
+  server.Get("/fapi/v1/allAlgoOrders", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    json out = json::array();
+    for (const auto& o : c.vs->exchange->conditional_history(a, str_of(p, "symbol"))) out.push_back(render_algo(o));
+    reply(res, out);
+  }));
+
   // The user data stream's key (API key only, no signature). One key per account; POST returns
   // the active one, as the venue does.
   auto listen_key = [ctx](const httplib::Request& req, httplib::Response& res) {

@@ -50,6 +50,7 @@ std::pair<std::int64_t, std::string> poloniex_code(const sim::reject& r) {
     case reject_code::position_exists: return {400, r.message};
     case reject_code::position_side_mismatch: return {11011, "Param error posSide"};
     case reject_code::unknown_account: return {1000, "USER_NOT_EXITS"};
+    case reject_code::would_trigger_immediately: return {400, r.message};  // no conditionals on Poloniex
   }
   return {400, r.message};
 }

@@ -305,3 +305,72 @@ TEST_CASE("hedge mode needs a position side and closes with the opposite side") 
   CHECK(pos[0].pos_side == venue::position_side::short_side);
   CHECK(pos[0].qty == "-3"_dec);
 }
+
+TEST_CASE("conditional orders: a close-position stop fires when the price reaches it, not before") {
+  sim::exchange ex({btc()});
+  recorder rec;
+  ex.set_listener(&rec);
+  const auto acct = ex.add_account("10000"_dec);
+  book_at(ex, "50000"_dec, 1000);
+  REQUIRE(ex.place(acct, market(venue::side::buy, "10"_dec), 1001).ok());
+  sim::conditional_request stop;
+  stop.symbol = "BTC_USDT_PERP";
+  stop.client_id = "sl-1";
+  stop.s = venue::side::sell;
+  stop.type = sim::trigger_type::stop_market;
+  stop.trigger_price = "49000"_dec;
+  stop.close_position = true;
+  // A sell stop above the market would fire at once: refused.
+  auto now_stop = stop;
+  now_stop.trigger_price = "50100"_dec;
+  CHECK(ex.place_conditional(acct, now_stop, 1002).error->code == reject_code::would_trigger_immediately);
+  REQUIRE(ex.place_conditional(acct, stop, 1002).ok());
+  CHECK(ex.place_conditional(acct, stop, 1002).error->code == reject_code::duplicate_client_id);
+  sim::conditional_request tp = stop;
+  tp.client_id = "tp-1";
+  tp.type = sim::trigger_type::take_profit_market;
+  tp.trigger_price = "52000"_dec;
+  REQUIRE(ex.place_conditional(acct, tp, 1002).ok());
+  CHECK(ex.open_conditionals(acct, "").size() == 2);
+  book_at(ex, "49100"_dec, 2000);
+  CHECK(ex.positions(acct).size() == 1);  // not reached
+  book_at(ex, "48990"_dec, 3000);
+  CHECK(ex.positions(acct).empty());  // closed by the stop
+  const auto fired = ex.query_conditional(acct, "", "sl-1");
+  REQUIRE(fired);
+  CHECK(fired->status == sim::conditional_status::finished);
+  CHECK(fired->executed_qty == "10"_dec);
+  CHECK(fired->trigger_time == 3000);
+  // The take-profit is still armed; with no position it expires when it fires.
+  book_at(ex, "52000"_dec, 4000);
+  const auto tp_after = ex.query_conditional(acct, "", "tp-1");
+  REQUIRE(tp_after);
+  CHECK(tp_after->status == sim::conditional_status::expired);
+  CHECK(ex.open_conditionals(acct, "").empty());
+}
+
+TEST_CASE("conditional orders: MARK_PRICE triggers follow the mark, cancel removes them") {
+  sim::exchange ex({btc()});
+  const auto acct = ex.add_account("10000"_dec);
+  book_at(ex, "50000"_dec, 1000);
+  REQUIRE(ex.place(acct, market(venue::side::sell, "4"_dec), 1001).ok());
+  sim::conditional_request stop;
+  stop.symbol = "BTC_USDT_PERP";
+  stop.client_id = "sl-short";
+  stop.s = venue::side::buy;
+  stop.type = sim::trigger_type::stop_market;
+  stop.trigger_price = "50500"_dec;
+  stop.qty = "4"_dec;
+  stop.reduce_only = true;
+  stop.on_mark = true;
+  REQUIRE(ex.place_conditional(acct, stop, 1002).ok());
+  ex.set_mark("BTC_USDT_PERP", "50400"_dec, 1003);
+  CHECK(ex.positions(acct).size() == 1);
+  ex.set_mark("BTC_USDT_PERP", "50500"_dec, 1004);  // the mark reaches it; the book still sits at 50000
+  CHECK(ex.positions(acct).empty());
+  stop.client_id = "sl-2";
+  stop.trigger_price = "60000"_dec;
+  REQUIRE(ex.place_conditional(acct, stop, 1005).ok());
+  CHECK(ex.cancel_conditional(acct, "BTC_USDT_PERP", "", "sl-2", 1006).value->status == sim::conditional_status::cancelled);
+  CHECK(ex.cancel_conditional(acct, "BTC_USDT_PERP", "", "sl-2", 1006).error->code == reject_code::unknown_order);
+}

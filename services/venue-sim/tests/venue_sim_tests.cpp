@@ -285,3 +285,36 @@ TEST_CASE("faults: '503 but executed' and 'hold the ack' leave an order that a q
   binance("DELETE", "/fapi/v1/allOpenOrders", {{"symbol", "BTCUSDT"}});
   polo("DELETE", "/v3/trade/allOrders", {}, R"({"symbol":"BTC_USDT_PERP"})");
 }
+
+TEST_CASE("binance: conditional orders live on the algo endpoint: place, list, query, cancel, immediate-trigger reject") {
+  NEED_DATA();
+  httplib::Client c("127.0.0.1", sim().port("binance"));
+  const auto mark = json::parse(c.Get("/fapi/v1/premiumIndex?symbol=BTCUSDT")->body)["markPrice"].get<std::string>();
+  const double m = std::stod(mark);
+  auto px = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return std::string(buf);
+  };
+  const auto placed = binance("POST", "/fapi/v1/algoOrder",
+                              {{"algoType", "CONDITIONAL"}, {"symbol", "BTCUSDT"}, {"side", "SELL"}, {"type", "STOP_MARKET"},
+                               {"triggerPrice", px(m * 0.5)}, {"closePosition", "true"}, {"workingType", "MARK_PRICE"},
+                               {"clientAlgoId", "algo-sl-1"}});
+  REQUIRE(placed.status == 200);
+  CHECK(placed.j()["algoStatus"] == "NEW");
+  CHECK(placed.j()["orderType"] == "STOP_MARKET");
+  CHECK(placed.j()["workingType"] == "MARK_PRICE");
+  const auto open = binance("GET", "/fapi/v1/openAlgoOrders", {{"symbol", "BTCUSDT"}});
+  REQUIRE(open.j().is_array());
+  CHECK(open.j().size() == 1);
+  CHECK(binance("GET", "/fapi/v1/algoOrder", {{"clientAlgoId", "algo-sl-1"}}).j()["clientAlgoId"] == "algo-sl-1");
+  // A sell stop above the market would fire at once.
+  const auto now = binance("POST", "/fapi/v1/algoOrder",
+                           {{"algoType", "CONDITIONAL"}, {"symbol", "BTCUSDT"}, {"side", "SELL"}, {"type", "STOP_MARKET"},
+                            {"triggerPrice", px(m * 1.5)}, {"quantity", "0.01"}, {"workingType", "MARK_PRICE"}});
+  CHECK(now.j()["code"] == -2021);
+  const auto cancelled = binance("DELETE", "/fapi/v1/algoOrder", {{"clientAlgoId", "algo-sl-1"}});
+  CHECK(cancelled.status == 200);
+  CHECK(binance("GET", "/fapi/v1/openAlgoOrders", {}).j().empty());
+  CHECK(binance("GET", "/fapi/v1/algoOrder", {{"clientAlgoId", "algo-sl-1"}}).j()["algoStatus"] == "CANCELED");
+}
