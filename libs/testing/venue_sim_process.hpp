@@ -41,6 +41,7 @@ class venue_sim_process {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::fflush(nullptr);  // else the child's freopen writes our buffered output a second time
     pid_ = ::fork();
     if (pid_ == 0) {
       ::setenv("VENUE_SIM_ACCOUNTS", accounts.c_str(), 1);

@@ -194,7 +194,7 @@ TEST_CASE("order checks reject like a venue: grid, minimum, duplicates, reduce-o
   CHECK(ex.set_leverage(acct, "BTC_USDT_PERP", 21, 1).error->code == reject_code::invalid_leverage);
 }
 
-TEST_CASE("reduce-only may not exceed or grow the position; cancel by client id") {
+TEST_CASE("reduce-only may not exceed or grow the position, and cancel works by client id") {
   sim::exchange ex({btc()});
   const auto acct = ex.add_account("10000"_dec);
   book_at(ex, "50000"_dec, 1000);
