@@ -79,7 +79,8 @@ http_response poloniex_connector::signed_call(const std::string& method, const s
     throw pv::venue_error(pv::outcome_class::reject, "poloniex: no API key configured for a private call");
   if (!clock_synced_) sync_clock();
   const pv::charge ch{group, 1};
-  return session_.call(
+  auto send = [&] {
+    return session_.call(
       [&](std::int64_t now_ms) {
         http_request r;
         r.method = method;
@@ -93,6 +94,16 @@ http_response poloniex_connector::signed_call(const std::string& method, const s
         return r;
       },
       kind, std::span(&ch, 1));
+  };
+  try {
+    return send();
+  } catch (const pv::venue_error& e) {
+    // Poloniex answers a signTimestamp ahead of its clock with a plain HTTP 400 (exchanges.md A2),
+    // which looks like any other reject: resync once and try again. A 400 never executed an order.
+    if (e.http_status() != 400 || e.kind() != pv::outcome_class::reject) throw;
+    sync_clock();
+    return send();
+  }
 }
 
 void poloniex_connector::sync_clock() {

@@ -33,6 +33,12 @@ using wire::to_int;
 using wire::to_text;
 
 constexpr epoch_ms day_ms = 86'400'000;
+
+// A window start a day before `t`, clamped: a hostile time must not overflow.
+epoch_ms day_before(epoch_ms t) {
+  epoch_ms out = 0;
+  return __builtin_sub_overflow(t, day_ms, &out) ? t : out;
+}
 constexpr epoch_ms perpetual_delivery = 4133404800000;  // 2100-12-25, Binance's "never"
 
 std::string clip(std::string_view s) { return std::string(s.substr(0, 40)); }
@@ -894,7 +900,7 @@ json render_ticker(const ticker& t) {
               {"lowPrice", dec(t.low.value_or(t.last))},
               {"volume", dec(volume)},
               {"quoteVolume", dec(quote)},
-              {"openTime", t.time - day_ms},
+              {"openTime", day_before(t.time)},
               {"closeTime", t.time},
               {"firstId", 0},
               {"lastId", 0},
@@ -1116,6 +1122,12 @@ json render_agg_trade_event(const public_trade& t, epoch_ms event_time) {
   j["E"] = event_time;
   j["s"] = t.symbol;
   return j;
+}
+
+json render_trade_event(const public_trade& t, epoch_ms event_time) {
+  return json{{"e", "trade"},         {"E", event_time},    {"T", t.time},
+              {"s", t.symbol},        {"t", wire::id_value(t.id)}, {"p", dec(t.price)},
+              {"q", dec(t.qty)},      {"X", "MARKET"},      {"m", t.taker_side == side::sell}};
 }
 
 json render_order_trade_update(const order& o, const std::optional<fill>& trade, const std::string& execution_type,

@@ -208,6 +208,7 @@ struct row_extras {
 [[nodiscard]] json render_mark_price_update(const mark_price& m);  // P (estimated settle) = index
 [[nodiscard]] json render_depth_update(const order_book& b, epoch_ms event_time);
 [[nodiscard]] json render_agg_trade_event(const public_trade& t, epoch_ms event_time);
+[[nodiscard]] json render_trade_event(const public_trade& t, epoch_ms event_time);  // <symbol>@trade
 // x = "TRADE" with the fill's l/L/n/N/t/m/rp, else `execution_type` with zeros.
 [[nodiscard]] json render_order_trade_update(const order& o, const std::optional<fill>& trade,
                                              const std::string& execution_type, epoch_ms event_time);

@@ -32,6 +32,12 @@ using wire::to_text;
 
 constexpr epoch_ms day_ms = 86'400'000;
 
+// A window start a day before `t`, clamped: a hostile time must not overflow.
+epoch_ms day_before(epoch_ms t) {
+  epoch_ms out = 0;
+  return __builtin_sub_overflow(t, day_ms, &out) ? t : out;
+}
+
 // Echoed venue text is clipped: a hostile payload must not make a log line huge.
 std::string clip(std::string_view s) { return std::string(s.substr(0, 40)); }
 
@@ -823,7 +829,7 @@ json render_ticker(const ticker& t, flavor f) {
   json j{{"s", t.symbol},
          {"c", dec(t.last)},
          {"tC", 0},
-         {"sT", t.time - day_ms},
+         {"sT", day_before(t.time)},
          {"cT", t.time},
          {"dN", display},
          {"dC", dec(t.open ? core::round_to_step(ratio(t.last - *t.open, *t.open), decimal::parse("0.0001"), core::rounding::half_even)

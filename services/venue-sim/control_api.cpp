@@ -121,7 +121,13 @@ void mount_control(httplib::Server& server, world& w, std::function<void()> drop
         for (const auto& o : vs->exchange->open_orders(id, ""))
           orders.push_back({{"symbol", o.symbol}, {"orderId", o.order_id}, {"clientId", o.client_id},
                             {"qty", o.qty}, {"filled", o.filled_qty}, {"price", o.price}});
+        // Every client id the venue holds an order for (open and closed): a session can check
+        // that it never got two venue orders for one intent.
+        json client_ids = json::array();
+        for (const auto& o : vs->exchange->order_history(id, "")) client_ids.push_back(o.client_id);
+        for (const auto& o : vs->exchange->open_orders(id, "")) client_ids.push_back(o.client_id);
         out.push_back({{"protocol", to_string(p)},
+                       {"client_ids", client_ids},
                        {"key", acct.key},
                        {"wallet", b.wallet},
                        {"equity", b.equity},

@@ -96,6 +96,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     render_contained([&] {
       if (e.kind == market_event_kind::depth) (void)parse_market_event(render_depth_update(e.book, e.event_time).dump());
       if (e.kind == market_event_kind::kline) (void)parse_market_event(render_kline_event(e.symbol, e.interval, e.bar, e.event_time).dump());
+      if (e.kind == market_event_kind::trade) (void)parse_market_event(render_trade_event(e.trade, e.event_time).dump());
+      if (e.kind == market_event_kind::agg_trade) (void)parse_market_event(render_agg_trade_event(e.trade, e.event_time).dump());
+      for (const auto& m : e.marks) (void)parse_market_event(render_mark_price_update(m).dump());
     });
   });
   contained([&] {
@@ -104,6 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (e.kind == user_event_kind::order_update) {
         (void)parse_user_event(render_order_trade_update(e.ord, e.trade, e.execution_type, e.event_time).dump());
       }
+      if (e.kind == user_event_kind::algo_update) (void)parse_user_event(render_algo_update(e.algo, e.event_time).dump());
       if (e.kind == user_event_kind::account_update) {
         (void)parse_user_event(render_account_update(e.reason, e.wallets, e.positions, e.event_time).dump());
       }

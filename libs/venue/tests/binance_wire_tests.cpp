@@ -593,3 +593,145 @@ TEST_CASE("binance wire: malformed input throws parse_error naming the field, ne
   }
   CHECK(refused > 1000);
 }
+
+TEST_CASE("binance wire: parse(render(x)) == x for hand-built values") {
+  exchange_info info;
+  info.server_time = 1700000000000;
+  info.rate_limits = {{"REQUEST_WEIGHT", "MINUTE", 1, 2400}, {"ORDERS", "SECOND", 10, 300}};
+  instrument i;
+  i.symbol = "ETHUSDC";
+  i.base = "ETH";
+  i.quote = "USDC";
+  i.settle = "USDC";
+  i.tick = "0.01"_dec;
+  i.lot = "0.001"_dec;
+  i.min_qty = "0.001"_dec;
+  i.max_market_qty = "2000"_dec;
+  i.max_limit_qty = "10000"_dec;
+  i.min_notional = "20"_dec;
+  i.min_price = "39.86"_dec;
+  i.max_price = "306177"_dec;
+  i.status = instrument_status::closed;
+  info.instruments = {i};
+  const exchange_info back = parse_exchange_info(render_exchange_info(info).dump());
+  REQUIRE(back.instruments.size() == 1);
+  CHECK(same(back.instruments[0], i));
+  CHECK(back.server_time == info.server_time);
+  CHECK(back.rate_limits[1].interval_num == 10);
+  CHECK(back.rate_limits[1].limit == 300);
+
+  order o;
+  o.symbol = "ETHUSDC";
+  o.order_id = "8389765519";
+  o.client_id = "ptb-0123456789abcdefghijklmnop";
+  o.s = side::buy;
+  o.type = order_type::limit;
+  o.tif = time_in_force::ioc;
+  o.state = order_state::expired;
+  o.price = "2100.5"_dec;
+  o.qty = "1.5"_dec;
+  o.filled_qty = "0.5"_dec;
+  o.avg_price = "2100.4"_dec;
+  o.reduce_only = true;
+  o.pos_side = position_side::both;
+  o.create_time = 1700000000000;
+  o.update_time = 1700000000123;
+  CHECK(same(parse_orders(render_order(o).dump())[0], o));
+  const user_event ev = parse_user_event(render_order_trade_update(o, std::nullopt, "EXPIRED", 1700000000124).dump());
+  CHECK(ev.execution_type == "EXPIRED");
+  CHECK_FALSE(ev.trade.has_value());
+  order expect = o;
+  expect.create_time = o.update_time;  // the event carries one time
+  CHECK(same(ev.ord, expect));
+
+  fill f;
+  f.symbol = "ETHUSDC";
+  f.trade_id = "99";
+  f.order_id = o.order_id;
+  f.s = side::sell;
+  f.price = "2100.4"_dec;
+  f.qty = "0.5"_dec;
+  f.fee = "-0.02"_dec;
+  f.fee_asset = "USDC";
+  f.role = liquidity::maker;
+  f.realised_pnl = "-1.25"_dec;
+  f.time = 1700000000123;
+  CHECK(same(parse_user_trades(json::array({render_user_trade(f)}).dump())[0], f));
+
+  candle c;
+  c.open_time = 1700000040000;
+  c.close_time = 1700000099999;
+  c.open = "1"_dec;
+  c.high = "3"_dec;
+  c.low = "0.5"_dec;
+  c.close = "2"_dec;
+  c.volume = "10.5"_dec;
+  c.quote_volume = "21"_dec;
+  c.trades = 42;
+  c.closed = true;
+  const market_event k = parse_market_event(render_kline_event("ETHUSDC", "1m", c, 1700000100000).dump());
+  CHECK(same(k.bar, c));
+  CHECK(k.interval == "1m");
+
+  mark_price m;
+  m.symbol = "ETHUSDC";
+  m.mark = "2100.12345678"_dec;
+  m.index = "2100.2"_dec;
+  m.funding_rate = "-0.0001"_dec;
+  m.next_funding_time = 1700006400000;
+  m.time = 1700000000000;
+  CHECK(same(parse_market_event(render_mark_price_update(m).dump()).marks[0], m));
+
+  public_trade t{"ETHUSDC", "123456", side::buy, "2100.4"_dec, "0.5"_dec, 1700000000123};
+  CHECK(same(parse_market_event(render_trade_event(t, 1700000000124).dump()).trade, t));
+  CHECK(same(parse_market_event(render_agg_trade_event(t, 1700000000124).dump()).trade, t));
+
+  order_book b;
+  b.symbol = "ETHUSDC";
+  b.bids = {{"2100.4"_dec, "0"_dec}};
+  b.asks = {{"2100.5"_dec, "3.2"_dec}};
+  b.first_update_id = 11;
+  b.update_id = 15;
+  b.prev_update_id = 10;
+  b.time = 1700000000123;
+  b.snapshot = false;
+  CHECK(same(parse_market_event(render_depth_update(b, 1700000000124).dump()).book, b));
+
+  algo_update a;
+  a.client_algo_id = "pts-stop-1";
+  a.algo_id = "2148719";
+  a.symbol = "ETHUSDC";
+  a.status = "TRIGGERED";
+  a.order_type = "STOP_MARKET";
+  a.s = side::sell;
+  a.qty = "1.5"_dec;
+  a.trigger_price = "1990"_dec;
+  a.price = "0"_dec;
+  a.reduce_only = true;
+  const user_event ae = parse_user_event(render_algo_update(a, 1).dump());
+  CHECK(ae.algo.client_algo_id == a.client_algo_id);
+  CHECK(ae.algo.algo_id == a.algo_id);
+  CHECK(ae.algo.status == a.status);
+  CHECK(ae.algo.trigger_price == a.trigger_price);
+  CHECK(ae.algo.reduce_only);
+
+  bill bl;
+  bl.id = "9689322392";
+  bl.symbol = "ETHUSDC";
+  bl.type = bill_type::realised_pnl;
+  bl.venue_type = "REALIZED_PNL";
+  bl.amount = "12.5"_dec;
+  bl.asset = "USDC";
+  bl.time = 1700000000000;
+  CHECK(same(parse_income(json::array({render_income(bl)}).dump())[0], bl));
+
+  balance bal;
+  bal.asset = "USDC";
+  bal.wallet = "1000"_dec;
+  bal.unrealised_pnl = "-12.5"_dec;
+  bal.equity = "987.5"_dec;
+  bal.available = "900"_dec;
+  bal.initial_margin = "87.5"_dec;
+  bal.maintenance_margin = "10"_dec;
+  CHECK(same(parse_account_balances(render_account({bal}, {}, 1).dump())[0], bal));
+}

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 using namespace pt::venue;
@@ -653,6 +655,19 @@ TEST_CASE("poloniex wire: malformed input throws parse_error naming the field, n
   CHECK_THROWS_AS(parse_tickers(R"({"code":200,"data":"nope"})"), parse_error);
   CHECK_THROWS_WITH(parse_balances(std::string(17u << 20, ' ')), Catch::Contains("too large"));
   CHECK_THROWS_WITH(parse_ws(std::string(100, '[') + std::string(100, ']')), Catch::Contains("nesting"));
+
+  // Extremes: the decimal range edge, int64 edges, and renders of them stay defined (UBSan).
+  CHECK(parse_mark_prices(R"({"code":200,"data":{"mPx":"9223372036.854775807","s":"X"}})")[0].mark == decimal::max());
+  CHECK_THROWS_WITH(parse_mark_prices(R"({"code":200,"data":{"mPx":"9223372036.854775808","s":"X"}})"),
+                    Catch::Contains("mPx"));
+  const auto edge = parse_tickers(R"({"code":200,"data":{"s":"X","c":"1","o":"0","cT":-9223372036854775808}})");
+  CHECK(edge[0].time == std::numeric_limits<std::int64_t>::min());
+  CHECK(render_ticker(edge[0])["sT"] == edge[0].time);  // clamped, not overflowed
+  CHECK(render_ticker(edge[0])["dC"] == "0");             // open 0: no division
+  CHECK_THROWS_AS(parse_positions(R"({"code":200,"data":[{"symbol":"X","qty":"-9223372036.854775808","side":"sell"}]})"),
+                  parse_error);
+  CHECK_THROWS_AS(parse_trades(R"({"code":200,"data":[{"id":1,"side":"buy","px":"1","qty":"1","cT":9223372036854775808}]})", "X"),
+                  parse_error);
 
   // Every prefix of every golden payload, through every parser: a parse_error or a venue_error,
   // nothing else, no crash.
