@@ -3,6 +3,7 @@
 # the normal and the ASan+UBSan trees, and runs every test in both against real nats-server
 # and PostgreSQL processes the tests start themselves (loopback, private data folders).
 #   POLYTRADE_SKIP_ASAN=1  run only the normal tree (quick local loop)
+#   POLYTRADE_SKIP_FUZZ=1  skip the libFuzzer run of the venue parsers (POLYTRADE_FUZZ_SECONDS=N)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export POLYTRADE_DATA=${POLYTRADE_DATA:-$(cd .. && pwd)/shared/data}
@@ -30,5 +31,9 @@ if [[ "${POLYTRADE_SKIP_ASAN:-0}" != 1 ]]; then
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     ctest --preset asan -j "$jobs" --timeout 600
+fi
+if [[ "${POLYTRADE_SKIP_FUZZ:-0}" != 1 ]]; then
+  step "fuzz the venue wire parsers (clang libFuzzer, ${POLYTRADE_FUZZ_SECONDS:-30}s per target)"
+  POLYTRADE_FUZZ_SECONDS=${POLYTRADE_FUZZ_SECONDS:-30} bash deploy/fuzz.sh
 fi
 step "all tests passed"
