@@ -204,6 +204,9 @@ std::variant<venue::order_request, std::pair<std::int64_t, std::string>> read_or
     else if (*tif == "FOK") r.tif = venue::time_in_force::fok;
     else return err{400, "Param error timeInForce"};
   }
+  // Poloniex's own endpoint list (polo-skills-hub polo-futures) calls mgnMode and posSide
+  // required, but ccxt sends neither for a one-way order: venue-sim defaults them (CROSS, BOTH)
+  // and our connector always sends both, so it is right either way.
   const auto ps = parse_pos_side(field(o, "posSide"));
   if (!ps) return err{400, "Param error posSide"};
   r.pos_side = *ps;
