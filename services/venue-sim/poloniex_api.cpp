@@ -574,14 +574,31 @@ void mount_poloniex(httplib::Server& server, world& w) {
     const std::string cl = req.get_param_value("clOrdId");
     const auto limit = static_cast<std::size_t>(std::clamp<std::int64_t>(
         int_param(req, "limit").value_or(static_cast<std::int64_t>(max_limit)), 1, static_cast<std::int64_t>(max_limit)));
-    json data = json::array();
+    // Pages: rows are newest first; `from` (an ordId) with direct=NEXT (default) continues after
+    // that row, direct=PREV returns the rows just before it.
+    const std::string from = req.get_param_value("from");
+    const bool prev = req.get_param_value("direct") == "PREV";
+    std::vector<const venue::order*> rows;
     for (const auto& o : orders) {
       if (!side.empty() && side != (o.s == venue::side::buy ? "BUY" : "SELL")) continue;
       if (!ord.empty() && o.order_id != ord) continue;
       if (!cl.empty() && o.client_id != cl) continue;
-      if (data.size() >= limit) break;
-      data.push_back(pw::render_order(o, extras_for(*c.vs->exchange, a, o)));
+      rows.push_back(&o);
     }
+    std::size_t begin = 0, end = rows.size();
+    if (!from.empty()) {
+      const auto at = std::find_if(rows.begin(), rows.end(), [&](const venue::order* o) { return o->order_id == from; });
+      const auto i = static_cast<std::size_t>(at - rows.begin());
+      if (prev) {
+        end = std::min(i, rows.size());
+        begin = end > limit ? end - limit : 0;
+      } else {
+        begin = at == rows.end() ? rows.size() : i + 1;
+      }
+    }
+    json data = json::array();
+    for (std::size_t i = begin; i < end && data.size() < limit; ++i)
+      data.push_back(pw::render_order(*rows[i], extras_for(*c.vs->exchange, a, *rows[i])));
     return data;
   };
   server.Get("/v3/trade/order/opens", lock_private([order_rows](handler_ctx& c, sim::account_id a, const httplib::Request& req, httplib::Response& res, auto&) {

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 using namespace pt;
@@ -209,4 +210,17 @@ TEST_CASE("poloniex: a skewed server clock is resynced and the request goes thro
   CHECK_FALSE(v.balances().empty());  // 408 -> resync -> retry
   httplib::Client c("127.0.0.1", sim().port("control"));
   c.Delete("/sim/faults?kind=clock_skew");
+}
+
+TEST_CASE("poloniex: open orders beyond one page of 100 are all listed") {
+  NEED_DATA();
+  auto v = make("pk-2", "ps-secret-2");
+  for (int i = 0; i < 130; ++i) v.place_order(limit_buy("pc-page-" + std::to_string(i), "1", "20000"));
+  const auto open = v.open_orders("BTC_USDT_PERP");
+  std::set<std::string> ids;
+  for (const auto& o : open) ids.insert(o.client_id);
+  CHECK(open.size() == 130);
+  CHECK(ids.size() == 130);
+  for (int i = 0; i < 130; ++i) v.cancel_order("BTC_USDT_PERP", "pc-page-" + std::to_string(i));
+  CHECK(v.open_orders("BTC_USDT_PERP").empty());
 }
