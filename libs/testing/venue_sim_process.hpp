@@ -12,6 +12,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -44,6 +45,7 @@ class venue_sim_process {
     std::fflush(nullptr);  // else the child's freopen writes our buffered output a second time
     pid_ = ::fork();
     if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a killed test never leaves venue-sim behind
       ::setenv("VENUE_SIM_ACCOUNTS", accounts.c_str(), 1);
       ::setenv("POLYTRADE_DATA", data.c_str(), 1);
       if (!std::freopen(log.c_str(), "w", stderr) || !std::freopen("/dev/null", "w", stdout)) std::_Exit(126);
