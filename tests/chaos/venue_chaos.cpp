@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   auto next_fault = clk::now() + std::chrono::seconds(o.fault_every);
   int faults = 0, intent = 0;
   auto count = [&](const std::string& k) { ++outcome_counts[k]; };
+  std::vector<std::string> failures_seen;  // the first few failed calls, for the report
 
   while (clk::now() < t_end) {
     if (clk::now() >= next_fault) {
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
       }
     } catch (const venue::venue_error& e) {
       count(std::string("call_failed_") + to_string(e.kind()).data());
+      if (failures_seen.size() < 5) failures_seen.push_back(e.what());
     } catch (const venue::parse_error&) {
       count("malformed_answer");
     }
@@ -215,6 +217,7 @@ int main(int argc, char** argv) {
   std::printf("chaos %s: %d s, %d faults, %zu intents, %zu venue orders, %d never reached the venue\n", o.venue.c_str(),
               o.seconds, faults, sent.size(), per_id.size(), unresolved_absent);
   for (const auto& [k, n] : outcome_counts) std::printf("  %-28s %d\n", k.c_str(), n);
+  for (const auto& f : failures_seen) std::printf("  failed call: %s\n", f.c_str());
   const json status = control(ctl, "GET", "/sim/status");
   std::printf("  faults fired: %s\n", status["fired"].dump().c_str());
   std::printf("%s\n", failures == 0 ? "chaos: connector view == venue-sim, one order per client id" : "chaos: FAILED");
