@@ -16,6 +16,8 @@
 #include "world.hpp"
 
 #include <csignal>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -135,6 +137,13 @@ int main(int argc, char** argv) {
     server_slot s;
     s.name = name;
     s.server = std::make_unique<httplib::Server>();
+    // Accepted sockets inherit TCP_NODELAY from the listener: without it a reply written in two
+    // parts waits for the client's delayed ACK (about 40 ms per request).
+    s.server->set_socket_options([](socket_t sock) {
+      httplib::default_socket_options(sock);
+      int one = 1;
+      ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    });
     mount(*s.server);
     s.port = port == 0 ? s.server->bind_to_any_port("127.0.0.1") : (s.server->bind_to_port("127.0.0.1", port) ? port : -1);
     if (s.port <= 0) throw std::runtime_error("cannot bind " + name + " port " + std::to_string(port));
