@@ -131,7 +131,7 @@ TEST_CASE("binance: orders leave rounded, client ids are idempotent, fills and i
   CHECK(v.listen_key() == v.listen_key(true));
 }
 
-TEST_CASE("binance: a wrong secret is -1022; 429 then success; '503 unknown' is ambiguous and found by client id") {
+TEST_CASE("binance: a wrong secret is -1022, a 429 is retried, and a 503 unknown is ambiguous and found by client id") {
   NEED_DATA();
   auto bad = make("bk-1", "wrong");
   try {

@@ -153,7 +153,7 @@ TEST_CASE("poloniex: a market order moves position, balance, fills and bills") {
   CHECK(fee_bill);
 }
 
-TEST_CASE("poloniex: 429 storms and maintenance are retried; a wrong secret is a reject") {
+TEST_CASE("poloniex: 429 storms and maintenance are retried, and a wrong secret is a reject") {
   NEED_DATA();
   auto v = make();
   fault({{"kind", "rate_limit"}, {"count", 2}});

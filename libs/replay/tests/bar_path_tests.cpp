@@ -79,7 +79,7 @@ TEST_CASE("stamps for short durations: floor(D/3), floor(2D/3), D-1", "[bar_path
   CHECK(five_min[3].offset_ms == 299'999);
 }
 
-TEST_CASE("nearest_first takes the extreme closer to the open; a tie goes low first", "[bar_path]") {
+TEST_CASE("nearest_first takes the extreme closer to the open, a tie goes low first", "[bar_path]") {
   // Open 100: low 5 away, high 10 away -> low first.
   CHECK(prices(rp::bar_path(make_bar(100_dec, 110_dec, 95_dec, 105_dec), path_bias::nearest_first, 60'000)) ==
         std::vector<decimal>{100_dec, 95_dec, 110_dec, 105_dec});

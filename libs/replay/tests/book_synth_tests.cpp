@@ -86,7 +86,7 @@ TEST_CASE("the seed and bar index select the PRNG stream as documented", "[book]
   CHECK(rp::synthesize_book({100.05_dec, 0.1_dec, 0.001_dec, 1000_dec, 10_dec, 7, 3}, p).spread_ticks == 3);
 }
 
-TEST_CASE("same inputs and seed give the identical book; seed or bar index change it", "[book]") {
+TEST_CASE("same inputs and seed give the identical book, seed or bar index change it", "[book]") {
   const rp::book_synth_input in{92755.5_dec, 0.1_dec, 0.001_dec, 547.689_dec, 139.4_dec, 42, 17};
   const auto a = rp::synthesize_book(in);
   const auto b = rp::synthesize_book(in);

@@ -34,7 +34,7 @@ TEST_CASE("clock_skew: a symmetric round trip gives the exact offset") {
   CHECK(behind.offset() == -1200ms);
 }
 
-TEST_CASE("clock_skew: the median ignores one wild sample; the error stays within rtt/2") {
+TEST_CASE("clock_skew: the median ignores one wild sample, the error stays within rtt/2") {
   clock_skew_guard g;
   // An asymmetric path (all delay on the way up) misestimates by rtt/2 at most.
   REQUIRE(g.add_sample(sample(t0, 100ms, 80ms, 0ms)));
@@ -91,7 +91,7 @@ TEST_CASE("clock_skew: unhealthy when the offset is too large or the samples are
   CHECK(g.resync_due(t0 + 2ms + age + 1ns));
 }
 
-TEST_CASE("clock_skew: -1021 requests a resync; the next sample replaces the window") {
+TEST_CASE("clock_skew: -1021 requests a resync, the next sample replaces the window") {
   clock_skew_guard g;
   for (int i = 0; i < 5; ++i) REQUIRE(g.add_sample(sample(t0 + i * 1s, 50ms, 2ms, 2ms)));
   REQUIRE(g.healthy(t0 + 5s));

@@ -165,7 +165,7 @@ TEST_CASE("poloniex wire: instrument render has the recorded keys and JSON types
   CHECK(same(parse_instruments(body_of(json::array({render_instrument(inst)})))[0], inst));
 }
 
-TEST_CASE("poloniex wire: REST candles are [l,h,o,c,amt,qty,tC,sT,cT]; WS rows start with the symbol") {
+TEST_CASE("poloniex wire: REST candles are [l,h,o,c,amt,qty,tC,sT,cT], WS rows start with the symbol") {
   const auto bars = parse_candles(gold("candles.json"));
   REQUIRE(bars.size() == 2);
   // Row 0 of the recording: ["77631.97","77864.86","77697.45","77804.35","7464.83606","96","48",...]
@@ -254,7 +254,7 @@ TEST_CASE("poloniex wire: order book REST snapshot and WS book / book_lv2") {
             .empty());
 }
 
-TEST_CASE("poloniex wire: public trades; amt = px x qty x ctVal matches the recording") {
+TEST_CASE("poloniex wire: public trades, amt = px x qty x ctVal matches the recording") {
   const auto trades = parse_trades(gold("trades.json"), "BTC_USDT_PERP");
   REQUIRE(trades.size() == 3);
   CHECK(trades[0].id == "105868940");  // a JSON number on the wire
@@ -279,7 +279,7 @@ TEST_CASE("poloniex wire: public trades; amt = px x qty x ctVal matches the reco
             .empty());
 }
 
-TEST_CASE("poloniex wire: tickers; dC recomputed from o and c equals the recording") {
+TEST_CASE("poloniex wire: tickers, dC recomputed from o and c equals the recording") {
   const auto t = parse_tickers(gold("tickers.json"));
   REQUIRE(t.size() == 2);
   CHECK(t[0].symbol == "ETH_USDT_PERP");
@@ -357,7 +357,7 @@ TEST_CASE("poloniex wire: mark price and funding rate, REST and WS") {
             .empty());
 }
 
-TEST_CASE("poloniex wire: balance details; wallet is avail and available is availMgn = eq - im") {
+TEST_CASE("poloniex wire: balance details, wallet is avail and available is availMgn = eq - im") {
   const auto b = parse_balances(gold("balance.json"));
   REQUIRE(b.size() == 1);
   CHECK(b[0].asset == "USDT");
@@ -385,7 +385,7 @@ TEST_CASE("poloniex wire: balance details; wallet is avail and available is avai
   CHECK(compare_shape(ws_ours, gold_json("ws_account.json"), {}).empty());
 }
 
-TEST_CASE("poloniex wire: positions (WS recording, REST fields of A7.8); qty signed by side") {
+TEST_CASE("poloniex wire: positions (WS recording, REST fields of A7.8), qty signed by side") {
   const auto ws = ws_positions(parse_ws(gold("ws_positions.json")));
   REQUIRE(ws.size() == 1);
   const position& p = ws[0];

@@ -189,7 +189,7 @@ TEST_CASE("retry: full-jitter backoff stays within the doubling, capped ceiling"
   CHECK(policy.backoff(1000, rng) <= cfg.cap);
 }
 
-TEST_CASE("retry: the same seed gives the same delays; attempts run out") {
+TEST_CASE("retry: the same seed gives the same delays, attempts run out") {
   retry_config cfg;
   cfg.max_attempts = 3;
   retry_policy policy(cfg);
