@@ -26,6 +26,11 @@ inline std::string shared_data_dir(const std::string& source_dir) {
   return env && *env ? env : source_dir + "/../shared/data";
 }
 
+// Whether the recording venue-sim replays by default is there (tests skip cleanly without it).
+inline bool has_recorded_data(const std::string& source_dir) {
+  return std::filesystem::exists(shared_data_dir(source_dir) + "/freqtrade_marketlab/BTCUSDT_1h.csv");
+}
+
 class venue_sim_process {
  public:
   venue_sim_process(const std::string& binary, const std::string& source_dir, const std::string& accounts,

@@ -21,10 +21,6 @@ testing::venue_sim_process& sim() {
   return p;
 }
 
-bool have_data() {
-  return std::filesystem::exists(testing::shared_data_dir(POLYTRADE_SOURCE_DIR) + "/freqtrade_marketlab/BTCUSDT_1h.csv");
-}
-
 connectors::binance_connector make(const std::string& key = "bk-1", const std::string& secret = "bs-secret-1") {
   connectors::binance_config c;
   c.rest_url = sim().url("binance");
@@ -59,7 +55,7 @@ venue::order_request limit_buy(const std::string& cid, const char* qty, const ch
 }  // namespace
 
 #define NEED_DATA()                                                    \
-  if (!have_data()) {                                                  \
+  if (!testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {                                                  \
     WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
     return;                                                            \
   }

@@ -24,10 +24,6 @@ testing::venue_sim_process& sim() {
   return p;
 }
 
-bool have_data() {
-  return std::filesystem::exists(testing::shared_data_dir(POLYTRADE_SOURCE_DIR) + "/freqtrade_marketlab/BTCUSDT_1h.csv");
-}
-
 connectors::poloniex_connector make(const std::string& key = "pk-1", const std::string& secret = "ps-secret-1") {
   connectors::poloniex_config c;
   c.rest_url = sim().url("poloniex");
@@ -62,7 +58,7 @@ venue::order_request limit_buy(const std::string& cid, const char* qty, const ch
 }  // namespace
 
 #define NEED_DATA()                                                    \
-  if (!have_data()) {                                                  \
+  if (!testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {                                                  \
     WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
     return;                                                            \
   }

@@ -1,6 +1,7 @@
 // venue-sim as a process on loopback: authentication as each venue does it, venue-shaped rejects,
 // lockstep time, and every fault kind the control endpoint takes. Requests are signed with our
 // own signers (libs/venue/signing, checked against the venues' published vectors).
+#include "testing/venue_sim_process.hpp"
 #include "venue/signing.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,68 +9,18 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <csignal>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 using json = nlohmann::json;
 namespace venue = pt::venue;
-namespace fs = std::filesystem;
 
 namespace {
 
-const char* data_dir() {
-  static std::string d = [] {
-    const char* env = std::getenv("POLYTRADE_DATA");
-    return std::string(env && *env ? env : POLYTRADE_SOURCE_DIR "/../shared/data");
-  }();
-  return d.c_str();
-}
-
 // One venue-sim process for the whole test binary (start-up loads a year of data).
-class sim_process {
- public:
-  sim_process() {
-    dir_ = fs::temp_directory_path() / ("venue-sim-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    const std::string ready = (dir_ / "ready").string();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setenv("VENUE_SIM_ACCOUNTS", "test-key:test-secret-0123:10000,other-key:other-secret-0123:500", 1);
-      ::setenv("POLYTRADE_DATA", data_dir(), 1);
-      const std::string log = (dir_ / "stderr").string();
-      std::freopen(log.c_str(), "w", stderr);
-      std::freopen("/dev/null", "w", stdout);
-      ::execl(VENUE_SIM_BIN, VENUE_SIM_BIN, "--catalog", POLYTRADE_SOURCE_DIR "/docs/markets", "--pace", "lockstep",
-              "--symbols", "BTC,ETH", "--ready-file", ready.c_str(), static_cast<char*>(nullptr));
-      std::_Exit(127);
-    }
-    for (int i = 0; i < 600 && !fs::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!fs::exists(ready)) throw std::runtime_error("venue-sim did not start");
-    std::ifstream in(ready);
-    ports_ = json::parse(in);
-  }
-  ~sim_process() {
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    fs::remove_all(dir_);
-  }
-  int port(const char* name) const { return ports_.at(name).get<int>(); }
-  std::int64_t market_time() const { return ports_.at("market_time_ms").get<std::int64_t>(); }
-
- private:
-  pid_t pid_ = -1;
-  fs::path dir_;
-  json ports_;
-};
-
-sim_process& sim() {
-  static sim_process p;
+pt::testing::venue_sim_process& sim() {
+  static pt::testing::venue_sim_process p(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR,
+                                          "test-key:test-secret-0123:10000,other-key:other-secret-0123:500",
+                                          {"--symbols", "BTC,ETH"});
   return p;
 }
 
@@ -122,17 +73,15 @@ answer control(const std::string& method, const std::string& path, const json& b
   return to_answer(c.Get(path));
 }
 
-bool have_data() { return fs::exists(fs::path(data_dir()) / "freqtrade_marketlab" / "BTCUSDT_1h.csv"); }
-
 }  // namespace
 
 #define NEED_DATA()                                                  \
-  if (!have_data()) {                                                \
+  if (!pt::testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {                                                \
     WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
     return;                                                          \
   }
 
-TEST_CASE("poloniex: a signed request is accepted; a wrong secret, a stale or future timestamp are refused") {
+TEST_CASE("poloniex: a signed request is accepted, a wrong secret, a stale or future timestamp are refused") {
   NEED_DATA();
   const auto ok = polo("GET", "/v3/account/balance", {}, "");
   REQUIRE(ok.status == 200);
@@ -156,7 +105,7 @@ TEST_CASE("poloniex: a signed request is accepted; a wrong secret, a stale or fu
   CHECK(r->status == 401);
 }
 
-TEST_CASE("poloniex: a rejected order answers HTTP 200 with the venue's code; sz is in contracts") {
+TEST_CASE("poloniex: a rejected order answers HTTP 200 with the venue's code, sz is in contracts") {
   NEED_DATA();
   const auto bad = polo("POST", "/v3/trade/order", {}, R"({"symbol":"NOPE_USDT_PERP","side":"BUY","type":"MARKET","sz":"1"})");
   CHECK(bad.status == 200);
