@@ -74,9 +74,4 @@ bool apply_order_faults(world& w, httplib::Response& res, const json& ambiguous_
   return false;
 }
 
-std::string describe(const httplib::Request& req) {
-  std::string out = req.method + " " + req.target;
-  return out;
-}
-
 }  // namespace pt::venue_sim

@@ -36,7 +36,4 @@ void install_fault_hooks(httplib::Server& server, world& w, protocol p, protocol
 // an ambiguous 503. Returns true when the response was replaced.
 bool apply_order_faults(world& w, httplib::Response& res, const json& ambiguous_body);
 
-// Every request header and query value joined, for log lines (secrets are redacted by the logger).
-[[nodiscard]] std::string describe(const httplib::Request& req);
-
 }  // namespace pt::venue_sim

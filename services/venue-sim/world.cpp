@@ -171,7 +171,7 @@ std::int64_t world::server_now() const {
   const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-  const auto skew = const_cast<fault_plan&>(faults_).peek(fault_kind::clock_skew);
+  const auto skew = faults_.peek(fault_kind::clock_skew);
   return wall + (skew ? skew->value : 0);
 }
 
