@@ -204,16 +204,22 @@ std::vector<venue::candle> market_replayer::candles(const std::string& venue_sym
 
   // Closed candles straight from a recorded file of this interval, else aggregated from base bars
   // (only when the interval is a multiple of the base one).
-  std::vector<replay::bar> closed;
   epoch_ms covered_until = std::numeric_limits<epoch_ms>::min();
   if (auto it = s->other_timeframes.find(interval_ms); it != s->other_timeframes.end() || interval_ms == s->base_ms) {
+    // A recorded file of this interval: binary-search the closed prefix and the first bar asked
+    // for, so a request costs what it returns, not the whole history (WS pushes call this often).
     const auto& bars = interval_ms == s->base_ms ? s->bars : it->second;
-    for (const auto& b : bars) {
-      if (b.open_time_ms + interval_ms > now_) break;
-      closed.push_back(b);
-      covered_until = b.open_time_ms + interval_ms;
-    }
+    const auto closed_end = std::partition_point(
+        bars.begin(), bars.end(), [&](const replay::bar& b) { return b.open_time_ms + interval_ms <= now_; });
+    if (closed_end != bars.begin()) covered_until = std::prev(closed_end)->open_time_ms + interval_ms;
+    auto first = std::partition_point(bars.begin(), closed_end,
+                                      [&](const replay::bar& b) { return b.open_time_ms + interval_ms - 1 < lo; });
+    const auto last = std::partition_point(first, closed_end, [&](const replay::bar& b) { return b.open_time_ms <= hi; });
+    // Without a start only the newest `limit` survive the trim below.
+    if (!start && last - first > static_cast<std::ptrdiff_t>(limit)) first = last - static_cast<std::ptrdiff_t>(limit);
+    for (auto b = first; b != last; ++b) out.push_back(to_candle(*b, interval_ms, true, cs));
   } else if (interval_ms % s->base_ms == 0) {
+    std::vector<replay::bar> closed;
     for (const auto& b : s->bars) {
       if (b.open_time_ms + s->base_ms > now_) break;
       const epoch_ms bucket = b.open_time_ms - ((b.open_time_ms % interval_ms) + interval_ms) % interval_ms;
@@ -226,18 +232,20 @@ std::vector<venue::candle> market_replayer::candles(const std::string& venue_sym
     // The last aggregate is closed only if its whole interval has passed.
     if (!closed.empty() && closed.back().open_time_ms + interval_ms > now_) closed.pop_back();
     covered_until = closed.empty() ? covered_until : closed.back().open_time_ms + interval_ms;
+    for (const auto& b : closed)
+      if (b.open_time_ms + interval_ms - 1 >= lo && b.open_time_ms <= hi) out.push_back(to_candle(b, interval_ms, true, cs));
   } else {
     return out;  // the protocol layer rejects intervals it cannot serve
   }
-  for (const auto& b : closed)
-    if (b.open_time_ms + interval_ms - 1 >= lo && b.open_time_ms <= hi) out.push_back(to_candle(b, interval_ms, true, cs));
 
   // The running candle: base bars since it opened plus the bar being walked.
   if (now_ >= covered_until && now_ <= hi + interval_ms) {
     const epoch_ms bucket = now_ - ((now_ % interval_ms) + interval_ms) % interval_ms;
     std::optional<replay::bar> run;
-    for (const auto& b : s->bars) {
-      if (b.open_time_ms < bucket) continue;
+    const auto from = std::partition_point(s->bars.begin(), s->bars.end(),
+                                           [&](const replay::bar& b) { return b.open_time_ms < bucket; });
+    for (auto it = from; it != s->bars.end(); ++it) {
+      const replay::bar& b = *it;
       if (b.open_time_ms + s->base_ms > now_) break;
       if (!run) {
         run = b;

@@ -135,3 +135,35 @@ TEST_CASE("the same data, seed and steps give the same book and trades") {
   CHECK(a.size() >= 15);  // up to 10 a side; levels that round onto the price are dropped
   CHECK(a == b);
 }
+
+TEST_CASE("candles from a recorded file: every start/end/limit mix equals a plain filter of the bars") {
+  sim::exchange ex({inst()});
+  sim::series s;
+  s.venue_symbol = "BTCUSDT";
+  s.base_ms = hour;
+  for (int i = 0; i < 40; ++i) s.bars.push_back(bar(t0 + i * hour, "100", "101", "99", "100.5"));
+  sim::market_replayer r(ex, {s});
+  const std::int64_t now = t0 + 25 * hour + hour / 2;  // 25 bars closed, the 26th running
+  r.advance_to(now);
+  for (std::optional<std::int64_t> start : {std::optional<std::int64_t>{}, std::optional<std::int64_t>{t0 + 3 * hour + 5}}) {
+    for (std::optional<std::int64_t> end : {std::optional<std::int64_t>{}, std::optional<std::int64_t>{t0 + 10 * hour}}) {
+      for (std::size_t limit : {std::size_t{3}, std::size_t{100}}) {
+        // The reference: closed bars overlapping [start, min(end, now)], then the running one.
+        std::vector<std::int64_t> want;
+        const std::int64_t lo = start.value_or(INT64_MIN), hi = std::min(end.value_or(now), now);
+        for (const auto& b : s.bars)
+          if (b.open_time_ms + hour <= now && b.open_time_ms + hour - 1 >= lo && b.open_time_ms <= hi)
+            want.push_back(b.open_time_ms);
+        const std::int64_t running = t0 + 25 * hour;
+        if (running <= hi) want.push_back(running);
+        if (want.size() > limit) {
+          if (start) want.resize(limit);
+          else want.erase(want.begin(), want.end() - static_cast<std::ptrdiff_t>(limit));
+        }
+        std::vector<std::int64_t> got;
+        for (const auto& c : r.candles("BTCUSDT", hour, start, end, limit)) got.push_back(c.open_time);
+        CHECK(got == want);
+      }
+    }
+  }
+}
