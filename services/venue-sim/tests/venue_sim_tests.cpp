@@ -132,7 +132,7 @@ bool have_data() { return fs::exists(fs::path(data_dir()) / "freqtrade_marketlab
     return;                                                          \
   }
 
-TEST_CASE("poloniex: a signed request is accepted; a wrong secret, a stale or future timestamp are refused") {
+TEST_CASE("poloniex: a signed request is accepted, a wrong secret, a stale or future timestamp are refused") {
   NEED_DATA();
   const auto ok = polo("GET", "/v3/account/balance", {}, "");
   REQUIRE(ok.status == 200);
@@ -156,7 +156,7 @@ TEST_CASE("poloniex: a signed request is accepted; a wrong secret, a stale or fu
   CHECK(r->status == 401);
 }
 
-TEST_CASE("poloniex: a rejected order answers HTTP 200 with the venue's code; sz is in contracts") {
+TEST_CASE("poloniex: a rejected order answers HTTP 200 with the venue's code, sz is in contracts") {
   NEED_DATA();
   const auto bad = polo("POST", "/v3/trade/order", {}, R"({"symbol":"NOPE_USDT_PERP","side":"BUY","type":"MARKET","sz":"1"})");
   CHECK(bad.status == 200);
