@@ -16,6 +16,7 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(UUID REQUIRED IMPORTED_TARGET uuid)
 pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)  # Debian ships it compiled
+pkg_check_modules(LWS REQUIRED IMPORTED_TARGET libwebsockets)     # venue-sim's WebSocket side (4.1)
 find_package(nlohmann_json 3 CONFIG REQUIRED)
 find_package(fmt 9 CONFIG REQUIRED)
 find_package(Catch2 2 CONFIG REQUIRED)

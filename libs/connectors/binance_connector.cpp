@@ -42,6 +42,7 @@ binance_connector::binance_connector(binance_config config)
                pv::rate_limiter::binance_usdm_defaults(),
                pv::clock_skew_config::for_binance(std::chrono::milliseconds(config_.recv_window_ms))) {
   session_.on_resync([this] { sync_clock(); });
+  stream_ = std::make_unique<binance_stream>(*this, config_.ws_base_url, config_.api_key, config_.stream);
 }
 
 std::string binance_connector::name() const { return pt::venue::binance_usdm; }
@@ -298,13 +299,11 @@ std::string binance_connector::listen_key(bool keep_alive) {
   return bw::parse_listen_key(r.body);
 }
 
-void binance_connector::subscribe_public(const pv::public_subscription&, pv::public_handlers) {
-  throw std::logic_error("binance_connector: WebSocket streams are not implemented yet");
+void binance_connector::subscribe_public(const pv::public_subscription& sub, pv::public_handlers handlers) {
+  stream_->subscribe_public(sub, std::move(handlers));
 }
-void binance_connector::subscribe_private(pv::private_handlers) {
-  throw std::logic_error("binance_connector: WebSocket streams are not implemented yet");
-}
-void binance_connector::set_stream_events(pv::stream_events) {}
-void binance_connector::close_streams() {}
+void binance_connector::subscribe_private(pv::private_handlers handlers) { stream_->subscribe_private(std::move(handlers)); }
+void binance_connector::set_stream_events(pv::stream_events events) { stream_->set_events(std::move(events)); }
+void binance_connector::close_streams() { stream_->close(); }
 
 }  // namespace pt::connectors

@@ -3,6 +3,7 @@
 // Every order leaves rounded to the instrument's tick and lot (sizes in base); signatures
 // use the server clock from the skew guard; the default base URL is the live venue, which only a
 // live configuration may select — tests and paper trading point it at venue-sim.
+#include "binance_stream.hpp"
 #include "rest_session.hpp"
 #include "venue/venue.hpp"
 
@@ -17,12 +18,14 @@ namespace pv = pt::venue;
 
 struct binance_config {
   std::string rest_url = "https://fapi.binance.com";
+  std::string ws_base_url = "wss://fstream.binance.com";  // + /public, /market, /private (B1)
   std::string api_key;     // from the environment only
   std::string api_secret;  // from the environment only; never logged
   std::int64_t recv_window_ms = 5000;
   pv::retry_config retry;
   std::chrono::milliseconds timeout{10000};
   std::uint64_t seed = 0;
+  binance_stream_options stream;  // ping, stale timeout, backoff, listenKey keep-alive
 };
 
 class binance_connector final : public pv::venue {
@@ -58,7 +61,8 @@ class binance_connector final : public pv::venue {
   // The user data stream key (POST /fapi/v1/listenKey; PUT keeps it alive).
   std::string listen_key(bool keep_alive = false);
 
-  // Streams need the WebSocket client (not in this connector yet): these throw std::logic_error.
+  // WebSocket streams (binance_stream.hpp): handlers run on the stream's own thread, one per
+  // connection. set_stream_events may come before or after the subscriptions.
   void subscribe_public(const pv::public_subscription& sub, pv::public_handlers handlers) override;
   void subscribe_private(pv::private_handlers handlers) override;
   void set_stream_events(pv::stream_events events) override;
@@ -80,6 +84,7 @@ class binance_connector final : public pv::venue {
   std::mutex instruments_mutex_;
   std::map<std::string, pv::instrument> instruments_;
   bool clock_synced_ = false;
+  std::unique_ptr<binance_stream> stream_;  // last: its threads call the REST side above
 };
 
 }  // namespace pt::connectors

@@ -41,6 +41,8 @@ poloniex_connector::poloniex_connector(poloniex_config config)
       session_(rest_config{config_.rest_url, pv::venue_id::poloniex_futures, config_.retry, config_.timeout, config_.seed},
                pv::rate_limiter::poloniex_futures_defaults(), pv::clock_skew_config::for_poloniex()) {
   session_.on_resync([this] { sync_clock(); });
+  stream_ = std::make_unique<poloniex_stream>(*this, config_.ws_public_url, config_.ws_private_url, config_.api_key,
+                                              config_.api_secret, config_.stream);
 }
 
 std::string poloniex_connector::name() const { return pt::venue::poloniex_futures_v3; }
@@ -325,13 +327,11 @@ std::vector<pv::bill> poloniex_connector::bills(std::optional<pv::epoch_ms> star
   return pw::parse_bills(signed_call("GET", "/v3/account/bills", p, "", request_kind::query, g::bills).body);
 }
 
-void poloniex_connector::subscribe_public(const pv::public_subscription&, pv::public_handlers) {
-  throw std::logic_error("poloniex_connector: WebSocket streams are not implemented yet");
+void poloniex_connector::subscribe_public(const pv::public_subscription& sub, pv::public_handlers handlers) {
+  stream_->subscribe_public(sub, std::move(handlers));
 }
-void poloniex_connector::subscribe_private(pv::private_handlers) {
-  throw std::logic_error("poloniex_connector: WebSocket streams are not implemented yet");
-}
-void poloniex_connector::set_stream_events(pv::stream_events) {}
-void poloniex_connector::close_streams() {}
+void poloniex_connector::subscribe_private(pv::private_handlers handlers) { stream_->subscribe_private(std::move(handlers)); }
+void poloniex_connector::set_stream_events(pv::stream_events events) { stream_->set_events(std::move(events)); }
+void poloniex_connector::close_streams() { stream_->close(); }
 
 }  // namespace pt::connectors

@@ -3,6 +3,7 @@
 // Every order leaves rounded to the instrument's tick and lot (sizes in contracts); signatures
 // use the server clock from the skew guard; the default base URL is the live venue, which only a
 // live configuration may select — tests and paper trading point it at venue-sim.
+#include "poloniex_stream.hpp"
 #include "rest_session.hpp"
 #include "venue/venue.hpp"
 
@@ -17,12 +18,15 @@ namespace pv = pt::venue;
 
 struct poloniex_config {
   std::string rest_url = "https://api.poloniex.com";
+  std::string ws_public_url = "wss://ws.poloniex.com/ws/v3/public";
+  std::string ws_private_url = "wss://ws.poloniex.com/ws/v3/private";
   std::string api_key;     // from the environment only
   std::string api_secret;  // from the environment only; never logged
   std::int64_t recv_window_ms = 5000;
   pv::retry_config retry;
   std::chrono::milliseconds timeout{10000};
   std::uint64_t seed = 0;
+  poloniex_stream_options stream;  // ping, stale timeout, backoff
 };
 
 class poloniex_connector final : public pv::venue {
@@ -55,7 +59,8 @@ class poloniex_connector final : public pv::venue {
   std::vector<pv::fill> fills(const std::string& symbol, std::optional<pv::epoch_ms> start) override;
   std::vector<pv::bill> bills(std::optional<pv::epoch_ms> start) override;
 
-  // Streams need the WebSocket client (not in this connector yet): these throw std::logic_error.
+  // WebSocket streams (poloniex_stream.hpp): handlers run on the stream's own thread, one per
+  // connection. set_stream_events may come before or after the subscriptions.
   void subscribe_public(const pv::public_subscription& sub, pv::public_handlers handlers) override;
   void subscribe_private(pv::private_handlers handlers) override;
   void set_stream_events(pv::stream_events events) override;
@@ -77,6 +82,7 @@ class poloniex_connector final : public pv::venue {
   std::mutex instruments_mutex_;
   std::map<std::string, pv::instrument> instruments_;
   bool clock_synced_ = false;
+  std::unique_ptr<poloniex_stream> stream_;  // last: its threads call the REST side above
 };
 
 }  // namespace pt::connectors

@@ -14,7 +14,7 @@ constexpr named names[] = {
     {fault_kind::latency, "latency"},                 {fault_kind::server_error, "server_error"},
     {fault_kind::malformed_json, "malformed_json"},   {fault_kind::clock_skew, "clock_skew"},
     {fault_kind::maintenance, "maintenance"},         {fault_kind::hold_ack, "hold_ack"},
-    {fault_kind::unknown_executed, "unknown_executed"},
+    {fault_kind::unknown_executed, "unknown_executed"}, {fault_kind::book_gap, "book_gap"},
 };
 }  // namespace
 

@@ -22,6 +22,7 @@ enum class fault_kind {
   maintenance,      // the venue's maintenance answer; orders refused
   hold_ack,         // order placements execute at once, the answer waits `value` ms
   unknown_executed, // order placements execute, the answer is a 503 "unknown" (ambiguous)
+  book_gap,         // WebSocket: one book_lv2 update / depth diff per count is never sent (ids jump)
 };
 [[nodiscard]] std::optional<fault_kind> parse_fault_kind(std::string_view name);
 [[nodiscard]] const char* to_string(fault_kind k);

@@ -1,20 +1,24 @@
 // venue-sim: a local exchange on loopback that speaks the Poloniex Futures v3 and Binance USD-M
-// REST protocols, matches orders against a synthetic book around recorded market data, and takes
-// faults at run time. See README.md in this folder.
+// REST and WebSocket protocols, matches orders against a synthetic book around recorded market
+// data, and takes faults at run time. See README.md in this folder.
 //
 //   venue-sim [--protocols poloniex,binance] [--poloniex-port N] [--binance-port N] [--control-port N]
+//             [--poloniex-ws-port N] [--binance-ws-port N] [--poloniex-ws-idle-ms N]
 //             [--data DIR] [--catalog DIR] [--symbols BTC,ETH,SOL] [--timeframe 1h] [--source freqtrade_marketlab] [--start ISO8601]
 //             [--pace realtime|lockstep|unthrottled|<k>x] [--seed N] [--ready-file PATH]
 // Ports default to 0 (a free port); the chosen ones are printed as one JSON line on stdout and
 // written to --ready-file. API accounts come from VENUE_SIM_ACCOUNTS=key:secret:balance[,...].
 #include "binance_api.hpp"
+#include "binance_ws.hpp"
 #include "control_api.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "poloniex_api.hpp"
+#include "poloniex_ws.hpp"
 #include "replay/data_files.hpp"
 #include "world.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +36,7 @@ namespace {
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "venue-sim: " << error << "\n"
             << "usage: venue-sim [--protocols poloniex,binance] [--poloniex-port N] [--binance-port N]\n"
+               "                 [--poloniex-ws-port N] [--binance-ws-port N] [--poloniex-ws-idle-ms N]\n"
                "                 [--control-port N] [--data DIR] [--catalog DIR] [--symbols BTC,ETH,SOL]\n"
                "                 [--timeframe 1h] [--source DIR] [--start ISO8601] [--pace realtime|lockstep|unthrottled|<k>x]\n"
                "                 [--seed N] [--ready-file PATH]\n";
@@ -76,7 +81,8 @@ int main(int argc, char** argv) {
   const char* env_data = std::getenv("POLYTRADE_DATA");
   opt.data_dir = env_data && *env_data ? env_data : "../shared/data";
   opt.catalog_dir = "docs/markets";
-  int poloniex_port = 0, binance_port = 0, control_port = 0;
+  int poloniex_port = 0, binance_port = 0, control_port = 0, poloniex_ws_port = 0, binance_ws_port = 0;
+  std::int64_t poloniex_ws_idle_ms = 30000;  // the venue closes a socket silent for 30 s (A8)
   std::string ready_file;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -95,6 +101,12 @@ int main(int argc, char** argv) {
       } else if (a == "--poloniex-port") poloniex_port = parse_port(next());
       else if (a == "--binance-port") binance_port = parse_port(next());
       else if (a == "--control-port") control_port = parse_port(next());
+      else if (a == "--poloniex-ws-port") poloniex_ws_port = parse_port(next());
+      else if (a == "--binance-ws-port") binance_ws_port = parse_port(next());
+      else if (a == "--poloniex-ws-idle-ms") {
+        poloniex_ws_idle_ms = std::stoll(next());
+        if (poloniex_ws_idle_ms < 0) throw std::invalid_argument("--poloniex-ws-idle-ms must be >= 0");
+      }
       else if (a == "--data") opt.data_dir = next();
       else if (a == "--catalog") opt.catalog_dir = next();
       else if (a == "--symbols") opt.bases = split(next());
@@ -132,6 +144,35 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The WebSocket side listens to the world; it is stopped before the world is.
+  std::unique_ptr<poloniex_ws> polo_ws;
+  std::unique_ptr<binance_ws> bin_ws;
+  std::vector<std::pair<std::string, int>> ws_ports;
+  try {
+    if (w->venue(protocol::poloniex)) {
+      poloniex_ws_options o;
+      o.port = poloniex_ws_port;
+      o.idle_timeout = std::chrono::milliseconds(poloniex_ws_idle_ms);
+      polo_ws = std::make_unique<poloniex_ws>(*w, o);
+      polo_ws->start();
+      ws_ports.emplace_back("poloniex_ws", polo_ws->port());
+    }
+    if (w->venue(protocol::binance)) {
+      binance_ws_options o;
+      o.port = binance_ws_port;
+      bin_ws = std::make_unique<binance_ws>(*w, o);
+      bin_ws->start();
+      ws_ports.emplace_back("binance_ws", bin_ws->port());
+    }
+  } catch (const std::exception& e) {
+    log::error("venue-sim: cannot listen", {{"error", e.what()}});
+    return 3;
+  }
+  auto drop_websockets = [&] {
+    if (polo_ws) polo_ws->drop_all();
+    if (bin_ws) bin_ws->drop_all();
+  };
+
   std::vector<server_slot> slots;
   auto add = [&](const std::string& name, int port, auto mount) {
     server_slot s;
@@ -153,8 +194,15 @@ int main(int argc, char** argv) {
     if (w->venue(protocol::poloniex))
       add("poloniex", poloniex_port, [&](httplib::Server& s) { mount_poloniex(s, *w); });
     if (w->venue(protocol::binance))
-      add("binance", binance_port, [&](httplib::Server& s) { mount_binance(s, *w); });
-    add("control", control_port, [&](httplib::Server& s) { mount_control(s, *w, nullptr); });
+      add("binance", binance_port, [&](httplib::Server& s) {
+        mount_binance(s, *w);
+        // The user data stream follows the listen-key calls the REST side answered.
+        s.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
+          if (bin_ws && req.path == "/fapi/v1/listenKey" && res.status == 200)
+            bin_ws->listen_key_call(req.get_header_value("X-MBX-APIKEY"), req.method);
+        });
+      });
+    add("control", control_port, [&](httplib::Server& s) { mount_control(s, *w, drop_websockets); });
   } catch (const std::exception& e) {
     log::error("venue-sim: cannot listen", {{"error", e.what()}});
     return 3;
@@ -164,6 +212,7 @@ int main(int argc, char** argv) {
 
   nlohmann::json ready = nlohmann::json::object();
   for (const auto& s : slots) ready[s.name] = s.port;
+  for (const auto& [name, port] : ws_ports) ready[name] = port;
   ready["market_time_ms"] = w->market_now();
   std::cout << ready.dump() << std::endl;
   if (!ready_file.empty()) {
@@ -179,6 +228,8 @@ int main(int argc, char** argv) {
   for (auto& s : slots) s.server->stop();
   for (auto& s : slots)
     if (s.thread.joinable()) s.thread.join();
+  if (polo_ws) polo_ws->stop();
+  if (bin_ws) bin_ws->stop();
   w->stop();
   return 0;
 }

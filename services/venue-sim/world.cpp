@@ -80,22 +80,27 @@ std::string venue_symbol(protocol p, const std::string& base) {
 
 struct forwarding_listener final : sim::listener {
   protocol proto;
-  world_events* events;
-  forwarding_listener(protocol p, world_events* e) : proto(p), events(e) {}
+  std::vector<world_events>* events;
+  forwarding_listener(protocol p, std::vector<world_events>* e) : proto(p), events(e) {}
   void on_order(sim::account_id a, const venue::order& o) override {
-    if (events->on_order) events->on_order(proto, a, o);
+    for (auto& e : *events)
+      if (e.on_order) e.on_order(proto, a, o);
   }
   void on_fill(sim::account_id a, const venue::fill& f) override {
-    if (events->on_fill) events->on_fill(proto, a, f);
+    for (auto& e : *events)
+      if (e.on_fill) e.on_fill(proto, a, f);
   }
   void on_position(sim::account_id a, const venue::position& p) override {
-    if (events->on_position) events->on_position(proto, a, p);
+    for (auto& e : *events)
+      if (e.on_position) e.on_position(proto, a, p);
   }
   void on_balance(sim::account_id a, const venue::balance& b) override {
-    if (events->on_balance) events->on_balance(proto, a, b);
+    for (auto& e : *events)
+      if (e.on_balance) e.on_balance(proto, a, b);
   }
   void on_public_trade(const venue::public_trade& t) override {
-    if (events->on_trade) events->on_trade(proto, t);
+    for (auto& e : *events)
+      if (e.on_trade) e.on_trade(proto, t);
   }
 };
 
@@ -156,7 +161,13 @@ world::~world() { stop(); }
 
 void world::set_events(world_events events) {
   std::lock_guard lock(mutex_);
-  events_ = std::move(events);
+  events_.clear();
+  events_.push_back(std::move(events));
+}
+
+void world::add_events(world_events events) {
+  std::lock_guard lock(mutex_);
+  events_.push_back(std::move(events));
 }
 
 world::venue_state* world::venue(protocol p) {
@@ -237,8 +248,9 @@ void world::run(std::stop_token stop) {
         }
       }
       market_now_ = std::max(market_now_.load(), *next);
-      if (events_.on_market)
-        for (const auto& [p, syms] : moved) events_.on_market(p, syms);
+      for (auto& e : events_)
+        if (e.on_market)
+          for (const auto& [p, syms] : moved) e.on_market(p, syms);
     }
   }
 }

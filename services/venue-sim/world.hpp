@@ -79,7 +79,10 @@ class world {
   world(const world&) = delete;
   world& operator=(const world&) = delete;
 
+  // set_events replaces every listener; add_events adds one more (the WebSocket layers of both
+  // protocols listen side by side). Each is called under mutex(), in the order added.
   void set_events(world_events events);
+  void add_events(world_events events);
   // Starts the replay thread (pacing per the clock); stop() joins it.
   void start();
   void stop();
@@ -105,7 +108,7 @@ class world {
   std::unique_ptr<replay::replay_clock> clock_;
   std::vector<venue_state> venues_;
   fault_plan faults_;
-  world_events events_;
+  std::vector<world_events> events_;
   std::jthread thread_;
   std::atomic<std::int64_t> events_done_{0};
   std::atomic<std::int64_t> market_now_{0};
