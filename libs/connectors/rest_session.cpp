@@ -53,6 +53,9 @@ rest_session::stats rest_session::counters() const {
 }
 
 void rest_session::sync_clock(const std::function<std::int64_t()>& fetch, int samples) {
+  // A sync is a fresh measurement: the first good sample replaces the window. Keeping the old
+  // samples let a median of stale and new offsets miss the venue's clock after it jumped.
+  skew_.request_resync();
   for (int i = 0; i < samples; ++i) {
     venue::time_sample s;
     s.local_send = wall_now();

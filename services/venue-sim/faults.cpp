@@ -44,6 +44,9 @@ void fault_plan::arm(fault f) {
   faults_.erase(std::remove_if(faults_.begin(), faults_.end(), [&](const fault& x) { return x.kind == f.kind; }),
                 faults_.end());
   faults_.push_back(f);
+  // These two bite at once rather than per request (the skew is read, not taken, on every
+  // clock read; the drop closes every socket now), so arming them is their firing.
+  if (f.kind == fault_kind::clock_skew || f.kind == fault_kind::drop_websockets) ++fired_[static_cast<int>(f.kind)];
 }
 
 void fault_plan::clear(std::optional<fault_kind> kind) {

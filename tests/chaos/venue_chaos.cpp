@@ -3,7 +3,8 @@
 // executed") leaves the intent in flight until a query by client id settles it — never a blind
 // re-send. At the end, with faults cleared, the connector's view of open orders, positions and
 // balance must equal venue-sim's own, and venue-sim must hold exactly one order per client id
-// the session ever sent.
+// the session ever sent. The public and private WebSocket streams run throughout: they must come
+// back after every drop, report only orders the session sent, and settle ambiguous intents too.
 //   venue_chaos --venue poloniex|binance --seconds N --fault-every S [--seed N]
 // Exit 0 when everything agrees; 1 with the differences.
 #include "binance_connector.hpp"
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -46,7 +48,7 @@ json control(int port, const std::string& method, const std::string& path, const
 
 // Each kind with the size that makes it bite without stalling the session for long.
 json fault_for(int i) {
-  switch (i % 9) {
+  switch (i % 10) {
     case 0: return {{"kind", "rate_limit"}, {"count", 3}};
     case 1: return {{"kind", "latency"}, {"value", 800}, {"count", 4}};
     case 2: return {{"kind", "server_error"}, {"count", 2}};
@@ -55,9 +57,20 @@ json fault_for(int i) {
     case 5: return {{"kind", "maintenance"}, {"count", 2}};
     case 6: return {{"kind", "hold_ack"}, {"value", 4000}, {"count", 1}, {"orders_only", true}};
     case 7: return {{"kind", "unknown_executed"}, {"count", 1}, {"orders_only", true}};
-    default: return {{"kind", "drop_websockets"}, {"duration_ms", 1000}};
+    case 8: return {{"kind", "drop_websockets"}, {"duration_ms", 1000}};
+    default: return {{"kind", "book_gap"}, {"count", 1}};  // a skipped book update: resync over REST
   }
 }
+
+// What the streams reported, written on their threads, read by the session.
+struct stream_view {
+  std::mutex mu;
+  std::map<std::string, int> connects, drops;  // per stream name
+  std::map<std::string, bool> up;
+  int resyncs = 0;
+  std::map<std::string, venue::order_state> order_state;  // client id -> last state seen
+  int order_events = 0, fills = 0, candles = 0, marks = 0, books = 0, book_snapshots = 0, errors = 0;
+};
 
 }  // namespace
 
@@ -73,7 +86,7 @@ int main(int argc, char** argv) {
   log::set_min_level(log::level::error);  // retries are expected here; keep the output readable
   const bool polo = o.venue == "poloniex";
   testing::venue_sim_process sim(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "chaos-key:chaos-secret-1:100000",
-                                 {"--symbols", "BTC", "--protocols", o.venue, "--pace", "realtime"});
+                                 {"--symbols", "BTC", "--protocols", o.venue, "--timeframe", "5m", "--pace", "60x"});
   const int ctl = sim.port("control");
   std::unique_ptr<venue::venue> v;
   const std::string symbol = polo ? "BTC_USDT_PERP" : "BTCUSDT";
@@ -84,6 +97,9 @@ int main(int argc, char** argv) {
     c.api_secret = "chaos-secret-1";
     c.timeout = std::chrono::milliseconds(2500);
     c.seed = o.seed;
+    const std::string ws = "ws://127.0.0.1:" + std::to_string(sim.port("poloniex_ws"));
+    c.ws_public_url = ws + "/ws/v3/public";
+    c.ws_private_url = ws + "/ws/v3/private";
     v = std::make_unique<connectors::poloniex_connector>(c);
   } else {
     connectors::binance_config c;
@@ -92,8 +108,59 @@ int main(int argc, char** argv) {
     c.api_secret = "chaos-secret-1";
     c.timeout = std::chrono::milliseconds(2500);
     c.seed = o.seed;
+    c.ws_base_url = "ws://127.0.0.1:" + std::to_string(sim.port("binance_ws"));
     v = std::make_unique<connectors::binance_connector>(c);
   }
+  stream_view sv;
+  v->set_stream_events({.on_connection =
+                            [&](const std::string& stream, bool connected) {
+                              std::lock_guard l(sv.mu);
+                              ++(connected ? sv.connects : sv.drops)[stream];
+                              sv.up[stream] = connected;
+                            },
+                        .on_book_resync =
+                            [&](const std::string&) {
+                              std::lock_guard l(sv.mu);
+                              ++sv.resyncs;
+                            },
+                        .on_status = nullptr,
+                        .on_error =
+                            [&](const std::string&) {
+                              std::lock_guard l(sv.mu);
+                              ++sv.errors;
+                            }});
+  venue::public_subscription sub;
+  sub.symbols = {symbol};
+  sub.candle_intervals = {"5m"};  // the sim's bar size below
+  sub.mark_price = true;
+  sub.book = true;  // Binance: its own /public socket; both: a book that must resync after a drop
+  venue::public_handlers pub;
+  pub.on_candle = [&](const venue::candle&, const std::string&) {
+    std::lock_guard l(sv.mu);
+    ++sv.candles;
+  };
+  pub.on_book = [&](const venue::order_book& b) {
+    std::lock_guard l(sv.mu);
+    ++sv.books;
+    sv.book_snapshots += b.snapshot ? 1 : 0;
+  };
+  pub.on_mark_price = [&](const venue::mark_price&) {
+    std::lock_guard l(sv.mu);
+    ++sv.marks;
+  };
+  v->subscribe_public(sub, pub);
+  venue::private_handlers priv;
+  priv.on_order = [&](const venue::order& x) {
+    std::lock_guard l(sv.mu);
+    ++sv.order_events;
+    sv.order_state[x.client_id] = x.state;
+  };
+  priv.on_fill = [&](const venue::fill&) {
+    std::lock_guard l(sv.mu);
+    ++sv.fills;
+  };
+  v->subscribe_private(priv);
+  int drops_armed = 0;
   std::mt19937_64 rng(o.seed);
   std::set<std::string> sent;       // every client id handed to place_order
   std::set<std::string> in_flight;  // ambiguous: not yet settled by a query
@@ -107,13 +174,23 @@ int main(int argc, char** argv) {
 
   while (clk::now() < t_end) {
     if (clk::now() >= next_fault) {
-      control(ctl, "POST", "/sim/faults", fault_for(faults++));
+      const json f = fault_for(faults++);
+      if (f["kind"] == "drop_websockets") ++drops_armed;
+      control(ctl, "POST", "/sim/faults", f);
       next_fault += std::chrono::seconds(o.fault_every);
     }
     try {
       // Settle the in-flight ones first: the venue is the truth.
       for (auto it = in_flight.begin(); it != in_flight.end();) {
-        if (v->query_order(symbol, *it)) {
+        bool streamed = false;
+        {
+          std::lock_guard l(sv.mu);
+          streamed = sv.order_state.count(*it) > 0;
+        }
+        if (streamed) {
+          count("settled_by_stream");
+          it = in_flight.erase(it);
+        } else if (v->query_order(symbol, *it)) {
           count("settled_found");
           it = in_flight.erase(it);
         } else {
@@ -161,7 +238,9 @@ int main(int argc, char** argv) {
       }
     } catch (const venue::venue_error& e) {
       count(std::string("call_failed_") + to_string(e.kind()).data());
-      if (failures_seen.size() < 5) failures_seen.push_back(e.what());
+      if (failures_seen.size() < 5)
+        failures_seen.push_back(std::string(e.what()) + " (code " + std::to_string(e.code().value_or(0)) + ", HTTP " +
+                                std::to_string(e.http_status()) + ")");
     } catch (const venue::parse_error&) {
       count("malformed_answer");
     }
@@ -213,6 +292,29 @@ int main(int argc, char** argv) {
     expect(sent.count(id) == 1, "venue order " + id + " was never sent by the session");
   }
   expect(static_cast<int>(per_id.size()) + unresolved_absent <= static_cast<int>(sent.size()), "more venue orders than intents");
+
+  // The streams: back after every drop, connected now, and only this session's orders on them.
+  {
+    std::lock_guard l(sv.mu);
+    for (const auto& [name, n] : sv.connects) {
+      expect(sv.up[name], "stream " + name + " is not connected at the end");
+      expect(n >= 1 + drops_armed, "stream " + name + " connected " + std::to_string(n) + " times after " +
+                                       std::to_string(drops_armed) + " drops");
+    }
+    // Each (re)connection starts the book from a snapshot, never from stale updates.
+    expect(sv.book_snapshots >= 1 + drops_armed, std::to_string(sv.book_snapshots) + " book snapshots after " +
+                                                     std::to_string(drops_armed) + " drops");
+    const auto gaps = control(ctl, "GET", "/sim/status")["fired"]["book_gap"].get<int>();
+    expect(sv.resyncs >= gaps, std::to_string(gaps) + " book gaps but " + std::to_string(sv.resyncs) + " resyncs");
+    expect(sv.connects.size() >= (polo ? 2u : 3u), "only " + std::to_string(sv.connects.size()) + " streams ever connected");
+    for (const auto& [id, st] : sv.order_state) expect(sent.count(id) == 1, "stream reported order " + id + " the session never sent");
+    expect(sv.order_events > 0 && sv.candles > 0 && sv.marks > 0, "a stream delivered nothing");
+    std::printf("streams: ");
+    for (const auto& [name, n] : sv.connects) std::printf("%s connected %d, dropped %d; ", name.c_str(), n, sv.drops[name]);
+    std::printf("\n  %d order events, %d fills, %d candles, %d marks, %d books (%d snapshots, %d resyncs), %d stream errors\n",
+                sv.order_events, sv.fills, sv.candles, sv.marks, sv.books, sv.book_snapshots, sv.resyncs, sv.errors);
+  }
+  v->close_streams();
 
   std::printf("chaos %s: %d s, %d faults, %zu intents, %zu venue orders, %d never reached the venue\n", o.venue.c_str(),
               o.seconds, faults, sent.size(), per_id.size(), unresolved_absent);

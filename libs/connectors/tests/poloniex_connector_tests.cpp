@@ -206,6 +206,13 @@ TEST_CASE("poloniex: a skewed server clock is resynced and the request goes thro
   CHECK_FALSE(v.balances().empty());  // 408 -> resync -> retry
   httplib::Client c("127.0.0.1", sim().port("control"));
   c.Delete("/sim/faults?kind=clock_skew");
+  // Back again: now we are 90 s ahead, which Poloniex answers with a plain 400 (A2). The resync
+  // must replace the old samples, not average them with the new ones.
+  CHECK_FALSE(v.balances().empty());
+  fault({{"kind", "clock_skew"}, {"value", 7000}, {"duration_ms", 30000}});
+  CHECK_FALSE(v.balances().empty());
+  c.Delete("/sim/faults?kind=clock_skew");
+  CHECK_FALSE(v.balances().empty());
 }
 
 TEST_CASE("poloniex: open orders beyond one page of 100 are all listed") {

@@ -692,7 +692,8 @@ TEST_CASE("ws faults: drop_websockets closes every socket and refuses new ones w
   CHECK_FALSE(ws_client(sim().port("binance_ws"), "/market/ws").upgraded());
   ws_client back(sim().port("poloniex_ws"), "/ws/v3/public");
   CHECK(back.upgraded());
-  CHECK(control("GET", "/sim/status")["fired"]["drop_websockets"].get<std::int64_t>() == fired_before + 2);
+  // The drop itself, then the two refusals.
+  CHECK(control("GET", "/sim/status")["fired"]["drop_websockets"].get<std::int64_t>() == fired_before + 3);
   back.send_json({{"event", "ping"}});
   CHECK(back.recv_json() == json{{"event", "pong"}});
 
