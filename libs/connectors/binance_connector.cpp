@@ -118,12 +118,20 @@ pv::instrument binance_connector::instrument_of(const std::string& symbol) {
 }
 
 std::vector<pv::instrument> binance_connector::instruments() {
-  const auto info = bw::parse_exchange_info(get_public("/fapi/v1/exchangeInfo", {}, 1).body);
-  // The venue publishes its limits: use them from now on (exchanges.md B4).
-  if (!info.rate_limits.empty()) session_.set_limits(pv::rate_limiter::limits_from_binance(bw::render_rate_limits(info.rate_limits)));
+  bool from_catalog = false;
+  auto list = instruments_or_catalog(
+      [&] {
+        auto info = bw::parse_exchange_info(get_public("/fapi/v1/exchangeInfo", {}, 1).body);
+        // The venue publishes its limits: use them from now on (exchanges.md B4).
+        if (!info.rate_limits.empty())
+          session_.set_limits(pv::rate_limiter::limits_from_binance(bw::render_rate_limits(info.rate_limits)));
+        return std::move(info.instruments);
+      },
+      config_.catalog, pv::binance_usdm, from_catalog);
+  from_catalog_ = from_catalog;
   std::lock_guard lock(instruments_mutex_);
-  for (const auto& i : info.instruments) instruments_[i.symbol] = i;
-  return info.instruments;
+  for (const auto& i : list) instruments_[i.symbol] = i;
+  return list;
 }
 
 std::vector<pv::candle> binance_connector::klines(const pv::kline_query& q) {

@@ -3,10 +3,12 @@
 // Every order leaves rounded to the instrument's tick and lot (sizes in base); signatures
 // use the server clock from the skew guard; the default base URL is the live venue, which only a
 // live configuration may select — tests and paper trading point it at venue-sim.
+#include "catalog_fallback.hpp"
 #include "binance_stream.hpp"
 #include "rest_session.hpp"
 #include "venue/venue.hpp"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +28,8 @@ struct binance_config {
   std::chrono::milliseconds timeout{10000};
   std::uint64_t seed = 0;
   binance_stream_options stream;  // ping, stale timeout, backoff, listenKey keep-alive
+  // docs/markets/*.json: the instrument list when the venue does not answer at start-up.
+  catalog_fallback_config catalog;
 };
 
 class binance_connector final : public pv::venue {
@@ -36,6 +40,8 @@ class binance_connector final : public pv::venue {
   [[nodiscard]] const pv::capabilities& caps() const override;
 
   std::vector<pv::instrument> instruments() override;
+  // True when the last instruments() came from the offline catalog, not the venue.
+  [[nodiscard]] bool instruments_from_catalog() const { return from_catalog_.load(); }
   std::vector<pv::candle> klines(const pv::kline_query& q) override;
   pv::order_book book(const std::string& symbol, int depth) override;
   std::vector<pv::public_trade> trades(const std::string& symbol, int limit) override;
@@ -82,6 +88,7 @@ class binance_connector final : public pv::venue {
   binance_config config_;
   rest_session session_;
   std::mutex instruments_mutex_;
+  std::atomic<bool> from_catalog_{false};
   std::map<std::string, pv::instrument> instruments_;
   bool clock_synced_ = false;
   std::unique_ptr<binance_stream> stream_;  // last: its threads call the REST side above

@@ -143,7 +143,9 @@ class binance_stream::session {
 
   void closed(bool was_open, const std::string& why) {
     ready_id_ = 0;
-    if (was_open) pt::log::warn("binance stream: connection ended", {{"stream", name_}, {"why", why}});
+    // Our own close_streams() is routine; anything else is worth a warning.
+    if (was_open && why == "stopped") pt::log::info("binance stream: closed", {{"stream", name_}});
+    else if (was_open) pt::log::warn("binance stream: connection ended", {{"stream", name_}, {"why", why}});
     else pt::log::info("binance stream: connection attempt failed", {{"stream", name_}, {"why", why}});
     if (announced_) {
       announced_ = false;

@@ -125,7 +125,11 @@ pv::instrument poloniex_connector::instrument_of(const std::string& symbol) {
 }
 
 std::vector<pv::instrument> poloniex_connector::instruments() {
-  auto list = pw::parse_instruments(get_public("/v3/market/allInstruments", {}, g::market).body);
+  bool from_catalog = false;
+  auto list = instruments_or_catalog(
+      [&] { return pw::parse_instruments(get_public("/v3/market/allInstruments", {}, g::market).body); },
+      config_.catalog, pv::poloniex_futures_v3, from_catalog);
+  from_catalog_ = from_catalog;
   std::lock_guard lock(instruments_mutex_);
   for (const auto& i : list) instruments_[i.symbol] = i;
   return list;

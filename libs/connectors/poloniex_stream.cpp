@@ -153,7 +153,9 @@ class poloniex_stream::session {
 
   void closed(bool was_open, const std::string& why) {
     awaiting_ready_ = false;
-    if (was_open) pt::log::warn("poloniex stream: connection ended", {{"stream", name_}, {"why", why}});
+    // Our own close_streams() is routine; anything else is worth a warning.
+    if (was_open && why == "stopped") pt::log::info("poloniex stream: closed", {{"stream", name_}});
+    else if (was_open) pt::log::warn("poloniex stream: connection ended", {{"stream", name_}, {"why", why}});
     else pt::log::info("poloniex stream: connection attempt failed", {{"stream", name_}, {"why", why}});
     if (announced_) {
       announced_ = false;

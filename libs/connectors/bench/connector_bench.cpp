@@ -2,7 +2,11 @@
 //   1. parse rate of WS frames built from the recorded Binance L2 capture (depthUpdate and the
 //      same levels as Poloniex book_lv2 frames), frames/s and MB/s;
 //   2. order build + sign time (Poloniex JSON body + base64 HMAC; Binance query + hex HMAC);
-//   3. place-order round trip p50/p99 against venue-sim on loopback over REST, both protocols.
+//   3. place-order round trip p50/p99 against venue-sim on loopback, both protocols: the REST
+//      answer, and the order's acknowledgement on the private WebSocket stream (from the moment
+//      the request leaves until the stream reports the order open, and after a cancel, cancelled).
+//      Order entry itself is REST: Poloniex v3 has no WebSocket order entry, and Binance's
+//      WebSocket trading API (ws-fapi) is not built yet.
 // --quick runs a small slice of each (ctest smoke). Needs ../shared/data (or $POLYTRADE_DATA);
 // skips what needs it when absent.
 #include "binance_connector.hpp"
@@ -15,6 +19,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -101,9 +108,54 @@ void bench_sign(bool quick) {
               pct(po, 0.99), pct(bn, 0.5), pct(bn, 0.99), n, sink % 10);
 }
 
+// The private stream's view of the bench orders: when each client id was last seen open or
+// cancelled. Written on the stream thread.
+struct stream_acks {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, clk::time_point> opened, cancelled;
+
+  void on_order(const venue::order& o) {
+    std::lock_guard l(mu);
+    if (o.state == venue::order_state::open) opened.emplace(o.client_id, clk::now());
+    if (o.state == venue::order_state::cancelled) cancelled.emplace(o.client_id, clk::now());
+    cv.notify_all();
+  }
+  // Microseconds from t0 until the stream reported `id` in `seen`; -1 after 2 s.
+  double wait(std::map<std::string, clk::time_point>& seen, const std::string& id, clk::time_point t0) {
+    std::unique_lock l(mu);
+    if (!cv.wait_for(l, std::chrono::seconds(2), [&] { return seen.count(id) > 0; })) return -1;
+    return std::chrono::duration<double, std::micro>(seen[id] - t0).count();
+  }
+};
+
 template <class Connector>
 void round_trips(const char* name, Connector& c, const std::string& symbol, const char* qty, const char* px, int n) {
-  std::vector<double> place, cancel;
+  stream_acks acks;
+  std::mutex up_mu;
+  std::condition_variable up_cv;
+  bool up = false;
+  venue::stream_events ev;
+  ev.on_connection = [&](const std::string& stream, bool connected) {
+    if (stream.find("private") == std::string::npos) return;
+    std::lock_guard l(up_mu);
+    up = connected;
+    up_cv.notify_all();
+  };
+  c.set_stream_events(ev);
+  venue::private_handlers h;
+  h.on_order = [&](const venue::order& o) { acks.on_order(o); };
+  c.subscribe_private(h);
+  {
+    std::unique_lock l(up_mu);
+    if (!up_cv.wait_for(l, std::chrono::seconds(10), [&] { return up; })) {
+      std::printf("rtt    %-8s FAILED: the private stream did not connect\n", name);
+      c.close_streams();
+      return;
+    }
+  }
+  std::vector<double> place, cancel, ws_ack, ws_cancel;
+  int missed = 0;
   for (int i = 0; i < n; ++i) {
     venue::order_request r;
     r.symbol = symbol;
@@ -115,12 +167,20 @@ void round_trips(const char* name, Connector& c, const std::string& symbol, cons
     auto t0 = clk::now();
     c.place_order(r);
     place.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+    const double a = acks.wait(acks.opened, r.client_id, t0);
+    a < 0 ? ++missed : (ws_ack.push_back(a), 0);
     t0 = clk::now();
     c.cancel_order(symbol, r.client_id);
     cancel.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+    const double b = acks.wait(acks.cancelled, r.client_id, t0);
+    b < 0 ? ++missed : (ws_cancel.push_back(b), 0);
   }
+  c.close_streams();
   std::printf("rtt    %-8s REST place p50 %.0f us p99 %.0f us | cancel(+query) p50 %.0f us p99 %.0f us (n=%d)\n", name,
               pct(place, 0.5), pct(place, 0.99), pct(cancel, 0.5), pct(cancel, 0.99), n);
+  std::printf("rtt    %-8s WS ack: open on the private stream p50 %.0f us p99 %.0f us | cancelled p50 %.0f us p99 %.0f us"
+              " (missed %d)\n",
+              name, pct(ws_ack, 0.5), pct(ws_ack, 0.99), pct(ws_cancel, 0.5), pct(ws_cancel, 0.99), missed);
 }
 
 void bench_rtt(bool quick) {
@@ -131,6 +191,7 @@ void bench_rtt(bool quick) {
   pc.rest_url = sim.url("poloniex");
   pc.api_key = "bench-key";
   pc.api_secret = "bench-secret-1";
+  pc.ws_private_url = "ws://127.0.0.1:" + std::to_string(sim.port("poloniex_ws")) + "/ws/v3/private";
   connectors::poloniex_connector po(pc);
   po.instruments();
   round_trips("poloniex", po, "BTC_USDT_PERP", "1", "10000", n);
@@ -138,6 +199,7 @@ void bench_rtt(bool quick) {
   bc.rest_url = sim.url("binance");
   bc.api_key = "bench-key";
   bc.api_secret = "bench-secret-1";
+  bc.ws_base_url = "ws://127.0.0.1:" + std::to_string(sim.port("binance_ws"));
   connectors::binance_connector bn(bc);
   bn.instruments();
   round_trips("binance", bn, "BTCUSDT", "0.01", "10000", n);
