@@ -88,7 +88,7 @@ class poloniex_connector final : public pv::venue {
   std::mutex instruments_mutex_;
   std::atomic<bool> from_catalog_{false};
   std::map<std::string, pv::instrument> instruments_;
-  bool clock_synced_ = false;
+  std::atomic<bool> clock_synced_{false};  // read by stream threads (private login) too
   std::unique_ptr<poloniex_stream> stream_;  // last: its threads call the REST side above
 };
 

@@ -81,6 +81,7 @@ class venue_sim_process {
   venue_sim_process(const venue_sim_process&) = delete;
   venue_sim_process& operator=(const venue_sim_process&) = delete;
 
+  [[nodiscard]] pid_t pid() const { return pid_; }
   [[nodiscard]] int port(const char* name) const { return ports_.at(name).get<int>(); }
   [[nodiscard]] std::string url(const char* name) const { return "http://127.0.0.1:" + std::to_string(port(name)); }
   [[nodiscard]] std::int64_t start_market_time() const { return ports_.at("market_time_ms").get<std::int64_t>(); }

@@ -5,6 +5,7 @@
 #include "venue/symbols.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -230,9 +231,16 @@ void world::run(std::stop_token stop) {
         if (n) next = next ? std::min(*next, *n) : *n;
       }
     }
-    if (!next) {  // the data is exhausted: the market stands still, the venue stays up
-      if (!clock_->wait_until(std::numeric_limits<std::int64_t>::max() / 2, stop)) return;
-      continue;
+    if (!next) {
+      // The data is exhausted: the market stands still and the venue stays up until stopped.
+      // Not a wait on the clock: unthrottled (or a switch to it) would return at once and spin,
+      // and a lockstep step would fling the time to the far future.
+      exhausted_ = true;
+      std::mutex idle;
+      std::condition_variable_any cv;
+      std::unique_lock lock(idle);
+      cv.wait(lock, stop, [] { return false; });
+      return;
     }
     if (!clock_->wait_until(*next, stop)) return;
     std::vector<std::pair<protocol, std::vector<std::string>>> moved;

@@ -99,6 +99,8 @@ class world {
   // Lockstep: advance the market to t (the replay thread catches up before this returns).
   std::int64_t advance_to(std::int64_t t);
   [[nodiscard]] std::int64_t replay_events() const { return events_done_.load(); }
+  // Every recorded event has been replayed; the market stands still from here.
+  [[nodiscard]] bool replay_exhausted() const { return exhausted_.load(); }
 
  private:
   void run(std::stop_token stop);
@@ -112,6 +114,7 @@ class world {
   std::jthread thread_;
   std::atomic<std::int64_t> events_done_{0};
   std::atomic<std::int64_t> market_now_{0};
+  std::atomic<bool> exhausted_{false};
 };
 
 }  // namespace pt::venue_sim

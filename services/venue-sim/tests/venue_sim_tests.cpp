@@ -8,7 +8,12 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 using json = nlohmann::json;
@@ -266,4 +271,47 @@ TEST_CASE("binance: conditional orders live on the algo endpoint: place, list, q
   CHECK(cancelled.status == 200);
   CHECK(binance("GET", "/fapi/v1/openAlgoOrders", {}).j().empty());
   CHECK(binance("GET", "/fapi/v1/algoOrder", {{"clientAlgoId", "algo-sl-1"}}).j()["algoStatus"] == "CANCELED");
+}
+
+namespace {
+
+// User + system CPU time of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
+long cpu_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream rest(all.substr(all.rfind(')') + 2));  // after "pid (comm) "
+  std::string f;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> f; ++i) {
+    if (i == 14) utime = std::stol(f);
+    if (i == 15) stime = std::stol(f);
+  }
+  return utime + stime;
+}
+
+}  // namespace
+
+TEST_CASE("unthrottled: once the data is replayed the venue stays up and idles, not spins") {
+  NEED_DATA();
+  pt::testing::venue_sim_process p(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "idle-key:idle-secret-0123:1000",
+                                   {"--symbols", "BTC", "--timeframe", "1d", "--pace", "unthrottled"});
+  httplib::Client c("127.0.0.1", p.port("control"));
+  json st;
+  for (int i = 0; i < 200; ++i) {
+    const auto r = c.Get("/sim/status");
+    REQUIRE(r);
+    st = json::parse(r->body);
+    if (st["replay_exhausted"].get<bool>()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(st["replay_exhausted"].get<bool>());
+  CHECK(st["replay_events"].get<std::int64_t>() > 0);
+  const long before = cpu_ticks(p.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const long used = cpu_ticks(p.pid()) - before;
+  // A spinning replay thread burns ~1 s of CPU here (sysconf(_SC_CLK_TCK) ticks); idle is ~0.
+  CHECK(used < sysconf(_SC_CLK_TCK) / 5);
+  const auto r = c.Get("/health");  // still serving
+  REQUIRE(r);
+  CHECK(r->status == 200);
 }
