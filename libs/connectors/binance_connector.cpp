@@ -1,5 +1,6 @@
 #include "binance_connector.hpp"
 
+#include "core/log.hpp"
 #include "venue/binance_wire.hpp"
 #include "venue/catalog.hpp"
 #include "venue/signing.hpp"
@@ -7,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <stdexcept>
 
 namespace pt::connectors {
@@ -117,6 +119,26 @@ pv::instrument binance_connector::instrument_of(const std::string& symbol) {
   throw pv::venue_error(pv::outcome_class::reject, "binance: unknown symbol " + symbol);
 }
 
+// exchangeInfo carries no leverage: it is per account on /fapi/v1/leverageBracket (signed). Without
+// keys, or when the call fails, max_leverage stays 1 — never more than the venue is known to allow.
+void binance_connector::apply_leverage_brackets(std::vector<pv::instrument>& list) {
+  if (config_.api_key.empty()) return;
+  try {
+    std::map<std::string, bw::symbol_brackets> by;
+    for (auto& s : bw::parse_leverage_brackets(signed_call("GET", "/fapi/v1/leverageBracket", {}, request_kind::query, 1).body))
+      by[s.symbol] = std::move(s);
+    for (auto& i : list) {
+      const auto it = by.find(i.symbol);
+      if (it == by.end() || it->second.brackets.empty()) continue;
+      i.max_leverage = it->second.max_leverage();
+      for (const auto& b : it->second.brackets)
+        if (b.bracket == 1) i.maintenance_margin_rate = b.maint_margin_ratio;
+    }
+  } catch (const std::exception& e) {
+    pt::log::warn("binance: leverage brackets not read; max leverage stays 1", {{"error", e.what()}});
+  }
+}
+
 std::vector<pv::instrument> binance_connector::instruments() {
   bool from_catalog = false;
   auto list = instruments_or_catalog(
@@ -125,6 +147,7 @@ std::vector<pv::instrument> binance_connector::instruments() {
         // The venue publishes its limits: use them from now on (exchanges.md B4).
         if (!info.rate_limits.empty())
           session_.set_limits(pv::rate_limiter::limits_from_binance(bw::render_rate_limits(info.rate_limits)));
+        apply_leverage_brackets(info.instruments);
         return std::move(info.instruments);
       },
       config_.catalog, pv::binance_usdm, from_catalog);

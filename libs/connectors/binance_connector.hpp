@@ -87,6 +87,7 @@ class binance_connector final : public pv::venue {
 
   binance_config config_;
   rest_session session_;
+  void apply_leverage_brackets(std::vector<pv::instrument>& list);
   std::mutex instruments_mutex_;
   std::atomic<bool> from_catalog_{false};
   std::map<std::string, pv::instrument> instruments_;

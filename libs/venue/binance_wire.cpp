@@ -605,6 +605,54 @@ std::vector<bill> parse_income(std::string_view body) {
   });
 }
 
+int symbol_brackets::max_leverage() const {
+  int best = 0;
+  for (const auto& b : brackets) best = std::max(best, b.initial_leverage);
+  return best;
+}
+
+std::vector<symbol_brackets> parse_leverage_brackets(std::string_view body) {
+  return guarded("binance leverageBracket", [&] {
+    const json doc = document(body);
+    auto one = [](const json& row) {
+      as_object(row, "leverageBracket");
+      symbol_brackets s;
+      s.symbol = get_text(row, "symbol");
+      for (const auto& b : as_array(require(row, "brackets"), "brackets")) {
+        as_object(b, "brackets");
+        leverage_bracket x;
+        x.bracket = wire::to_small_int(require(b, "bracket"), "bracket", 1, 1000);
+        x.initial_leverage = wire::to_small_int(require(b, "initialLeverage"), "initialLeverage", 1, 1000);
+        x.notional_floor = get_decimal(b, "notionalFloor");
+        x.notional_cap = get_decimal(b, "notionalCap");
+        x.maint_margin_ratio = get_decimal(b, "maintMarginRatio");
+        x.cum = decimal_or(b, "cum", decimal::zero());
+        s.brackets.push_back(x);
+      }
+      return s;
+    };
+    std::vector<symbol_brackets> out;
+    if (doc.is_object()) out.push_back(one(doc));
+    else
+      for (const auto& row : as_array(doc, "leverageBracket")) out.push_back(one(row));
+    return out;
+  });
+}
+
+json render_leverage_brackets(const symbol_brackets& s) {
+  // The venue writes these as JSON numbers; the decimal's own text parses to the same number.
+  auto number = [](decimal d) { return json::parse(d.to_string()); };
+  json brackets = json::array();
+  for (const auto& b : s.brackets)
+    brackets.push_back({{"bracket", b.bracket},
+                        {"initialLeverage", b.initial_leverage},
+                        {"notionalCap", number(b.notional_cap)},
+                        {"notionalFloor", number(b.notional_floor)},
+                        {"maintMarginRatio", number(b.maint_margin_ratio)},
+                        {"cum", number(b.cum)}});
+  return {{"symbol", s.symbol}, {"notionalCoef", 1.0}, {"brackets", brackets}};
+}
+
 std::string parse_listen_key(std::string_view body) {
   return guarded("binance listenKey", [&] {
     std::string key = get_text(as_object(document(body), "listenKey"), "listenKey");

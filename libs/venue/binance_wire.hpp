@@ -91,6 +91,22 @@ struct exchange_info {
 // /fapi/v1/income: id = tranId; FUNDING_FEE funding, REALIZED_PNL realised_pnl, COMMISSION fee,
 // TRANSFER/INTERNAL_TRANSFER/CROSS_COLLATERAL_TRANSFER transfer, INSURANCE_CLEAR liquidation.
 [[nodiscard]] std::vector<bill> parse_income(std::string_view body);
+// /fapi/v1/leverageBracket: a list of symbols, or one object when `symbol` was sent. Each bracket
+// caps the initial leverage for notional in [notionalFloor, notionalCap).
+struct leverage_bracket {
+  int bracket = 0;
+  int initial_leverage = 0;
+  decimal notional_floor, notional_cap;
+  decimal maint_margin_ratio;
+  decimal cum;
+};
+struct symbol_brackets {
+  std::string symbol;
+  std::vector<leverage_bracket> brackets;  // as sent (bracket 1 first)
+  [[nodiscard]] int max_leverage() const;  // the highest initialLeverage of any bracket; 0 if none
+};
+[[nodiscard]] std::vector<symbol_brackets> parse_leverage_brackets(std::string_view body);
+[[nodiscard]] json render_leverage_brackets(const symbol_brackets& s);  // one object
 // POST/PUT /fapi/v1/listenKey {"listenKey":…}.
 [[nodiscard]] std::string parse_listen_key(std::string_view body);
 

@@ -595,21 +595,24 @@ void mount_binance(httplib::Server& server, world& w) {
     reply(res, out);
   }));
   // One bracket per symbol: the simulator has a single maintenance rate (README: assumptions).
+  // A list, or the one object the venue sends when `symbol` is given (BDOC leverageBracket).
   server.Get("/fapi/v1/leverageBracket", priv([](ctx_t& c, sim::account_id, const params_t& p, httplib::Response& res, auto&) {
     const std::string only = str_of(p, "symbol");
     json out = json::array();
     for (const auto& i : c.vs->exchange->instruments()) {
       if (!only.empty() && only != i.symbol) continue;
-      json bracket{{"bracket", 1},
-                   {"initialLeverage", i.max_leverage},
-                   {"notionalCap", 1000000000},
-                   {"notionalFloor", 0},
-                   {"maintMarginRatio", std::stod(i.maintenance_margin_rate.value_or(decimal::zero()).to_string())},
-                   {"cum", 0.0}};
-      out.push_back({{"symbol", i.symbol}, {"notionalCoef", 1.0}, {"brackets", json::array({bracket})}});
+      bw::symbol_brackets s;
+      s.symbol = i.symbol;
+      bw::leverage_bracket b;
+      b.bracket = 1;
+      b.initial_leverage = i.max_leverage;
+      b.notional_cap = decimal::from_integer(1000000000);
+      b.maint_margin_ratio = i.maintenance_margin_rate.value_or(decimal::zero());
+      s.brackets.push_back(b);
+      out.push_back(bw::render_leverage_brackets(s));
     }
     if (!only.empty() && out.empty()) return fail(res, -1121, "Invalid symbol.");
-    reply(res, out);
+    reply(res, only.empty() ? out : out[0]);
   }));
   server.Get("/fapi/v1/commissionRate", priv([symbol_of](ctx_t& c, sim::account_id, const params_t& p, httplib::Response& res, auto&) {
     const auto* i = symbol_of(c, p, res);

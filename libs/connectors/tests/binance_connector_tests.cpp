@@ -66,6 +66,16 @@ TEST_CASE("binance: exchangeInfo, klines and funding come through as recorded") 
   const auto btc = v.instrument_of("BTCUSDT");
   CHECK(btc.tick == "0.1"_dec);  // docs/markets/binance-usdm.json
   CHECK(btc.lot == "0.001"_dec);
+  // Leverage comes from the signed leverageBracket call: venue-sim's assumed 20x and 0.5 % (its
+  // README), not exchangeInfo's nothing.
+  CHECK(btc.max_leverage == 20);
+  CHECK(btc.maintenance_margin_rate == "0.005"_dec);
+  {
+    connectors::binance_config keyless;
+    keyless.rest_url = sim().url("binance");
+    connectors::binance_connector anonymous(keyless);
+    for (const auto& i : anonymous.instruments()) CHECK(i.max_leverage == 1);  // unknown: never more
+  }
   std::ifstream csv(testing::shared_data_dir(POLYTRADE_SOURCE_DIR) + "/freqtrade_marketlab/BTCUSDT_funding_rate.csv");
   std::string header, row;
   std::getline(csv, header);

@@ -90,6 +90,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   contained([&] {
     for (const auto& b : parse_income(text)) render_contained([&] { (void)parse_income(json::array({render_income(b)}).dump()); });
   });
+  contained([&] {
+    for (const auto& b : parse_leverage_brackets(text))
+      render_contained([&] { (void)parse_leverage_brackets(render_leverage_brackets(b).dump()); });
+  });
   contained([&] { (void)parse_listen_key(text); });
   contained([&] {
     const market_event e = parse_market_event(text);

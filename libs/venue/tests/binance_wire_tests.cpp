@@ -735,3 +735,36 @@ TEST_CASE("binance wire: parse(render(x)) == x for hand-built values") {
   bal.maintenance_margin = "10"_dec;
   CHECK(same(parse_account_balances(render_account({bal}, {}, 1).dump())[0], bal));
 }
+
+TEST_CASE("binance wire: leverage brackets, as a list and as the one object sent for a symbol") {
+  for (const char* file : {"leverage_bracket.json", "leverage_bracket_symbol.json"}) {
+    INFO(file);
+    const auto all = parse_leverage_brackets(gold(file));
+    REQUIRE(all.size() == 1);
+    const auto& s = all[0];
+    CHECK(s.symbol == "ETHUSDT");
+    REQUIRE(s.brackets.size() == 1);
+    CHECK(s.brackets[0].bracket == 1);
+    CHECK(s.brackets[0].initial_leverage == 75);
+    CHECK(s.brackets[0].notional_cap == "10000"_dec);
+    CHECK(s.brackets[0].notional_floor == "0"_dec);
+    CHECK(s.brackets[0].maint_margin_ratio == "0.0065"_dec);  // from the JSON number, exactly
+    CHECK(s.brackets[0].cum == "0"_dec);
+    CHECK(s.max_leverage() == 75);
+    const json ours = render_leverage_brackets(s);
+    const json golden = gold_json(file).is_array() ? gold_json(file)[0] : gold_json(file);
+    expect_shape(ours, golden);
+    expect_shape(ours["brackets"][0], golden["brackets"][0]);
+    const auto back = parse_leverage_brackets(ours.dump());
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].brackets[0].maint_margin_ratio == s.brackets[0].maint_margin_ratio);
+  }
+  // Several brackets: the cap is the highest initial leverage, whatever the order.
+  const auto two = parse_leverage_brackets(
+      R"([{"symbol":"X","brackets":[{"bracket":2,"initialLeverage":20,"notionalCap":50000,"notionalFloor":10000,"maintMarginRatio":0.01,"cum":35},)"
+      R"({"bracket":1,"initialLeverage":50,"notionalCap":10000,"notionalFloor":0,"maintMarginRatio":0.005,"cum":0}]}])");
+  CHECK(two.at(0).max_leverage() == 50);
+  CHECK_THROWS_AS(parse_leverage_brackets(R"([{"symbol":"X","brackets":[{"bracket":1}]}])"), parse_error);
+  CHECK_THROWS_AS(parse_leverage_brackets(R"({"symbol":"X","brackets":[{"bracket":1,"initialLeverage":0,"notionalCap":1,"notionalFloor":0,"maintMarginRatio":0.1}]})"),
+                  parse_error);
+}
