@@ -507,17 +507,7 @@ void binance_stream::close() {
 ws_client::stats binance_stream::counters() const {
   ws_client::stats sum;
   std::lock_guard lock(mu_);
-  for (const auto& s : sessions_) {
-    const auto c = s->counters();
-    sum.connects += c.connects;
-    sum.failed_attempts += c.failed_attempts;
-    sum.drops += c.drops;
-    sum.stale_kills += c.stale_kills;
-    sum.messages_in += c.messages_in;
-    sum.bytes_in += c.bytes_in;
-    sum.messages_out += c.messages_out;
-    sum.pings_out += c.pings_out;
-  }
+  for (const auto& s : sessions_) sum += s->counters();
   return sum;
 }
 

@@ -75,6 +75,18 @@ class ws_client {
     std::int64_t drops = 0;             // open connections that ended (not by stop())
     std::int64_t stale_kills = 0;       // of which killed for silence
     std::int64_t messages_in = 0, bytes_in = 0, messages_out = 0, pings_out = 0;
+    // Summing the connections of one stream object.
+    stats& operator+=(const stats& o) {
+      connects += o.connects;
+      failed_attempts += o.failed_attempts;
+      drops += o.drops;
+      stale_kills += o.stale_kills;
+      messages_in += o.messages_in;
+      bytes_in += o.bytes_in;
+      messages_out += o.messages_out;
+      pings_out += o.pings_out;
+      return *this;
+    }
   };
 
   ws_client(std::string name, ws_options options, callbacks cb);
