@@ -457,12 +457,7 @@ void binance_stream::subscribe_public(const pv::public_subscription& sub, pv::pu
     for (const auto& s : v) out += (out.empty() ? "" : "/") + s;
     return out;
   };
-  std::string suffix;
-  {
-    std::lock_guard lock(mu_);
-    const int n = ++public_count_;
-    suffix = n == 1 ? "" : "#" + std::to_string(n);
-  }
+  const std::string suffix = sessions_.next_public_suffix();
   // Unused handlers are dropped from each connection so one never answers for the other.
   std::vector<std::unique_ptr<session>> made;
   if (!depth_streams.empty()) {
@@ -482,33 +477,17 @@ void binance_stream::subscribe_public(const pv::public_subscription& sub, pv::pu
                                                     base_url_ + "/market/stream?streams=" + join(market_streams),
                                                     std::vector<std::string>{}, std::move(handlers), options_));
   }
-  for (auto& s : made) s->start();
-  std::lock_guard lock(mu_);
-  for (auto& s : made) sessions_.push_back(std::move(s));
+  for (auto& s : made) sessions_.add(std::move(s));
 }
 
 void binance_stream::subscribe_private(pv::private_handlers handlers) {
   if (!have_key_) throw pv::venue_error(pv::outcome_class::reject, "binance: no API key configured for the user stream");
   auto s = std::make_unique<user_session>("binance/private", rest_, events_, base_url_, std::move(handlers), options_);
-  s->start();
-  std::lock_guard lock(mu_);
-  sessions_.push_back(std::move(s));
+  sessions_.add(std::move(s));
 }
 
-void binance_stream::close() {
-  std::vector<std::unique_ptr<session>> all;
-  {
-    std::lock_guard lock(mu_);
-    all.swap(sessions_);
-  }
-  for (auto& s : all) s->stop();
-}
+void binance_stream::close() { sessions_.stop_all(); }
 
-ws_client::stats binance_stream::counters() const {
-  ws_client::stats sum;
-  std::lock_guard lock(mu_);
-  for (const auto& s : sessions_) sum += s->counters();
-  return sum;
-}
+ws_client::stats binance_stream::counters() const { return sessions_.counters(); }
 
 }  // namespace pt::connectors

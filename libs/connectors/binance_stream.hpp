@@ -25,6 +25,7 @@
 //
 // Threads: each connection has its own thread; every handler of that connection, the REST
 // snapshot and the keep-alive run on it.
+#include "stream_sessions.hpp"
 #include "ws_client.hpp"
 
 #include "venue/venue.hpp"
@@ -78,9 +79,7 @@ class binance_stream {
   bool have_key_ = false;
   binance_stream_options options_;
   stream_events_hub events_;
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<session>> sessions_;
-  int public_count_ = 0;
+  stream_sessions<session> sessions_;
 };
 
 }  // namespace pt::connectors

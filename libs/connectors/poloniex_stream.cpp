@@ -359,16 +359,8 @@ poloniex_stream::~poloniex_stream() { close(); }
 void poloniex_stream::set_events(pv::stream_events events) { events_.set(std::move(events)); }
 
 void poloniex_stream::subscribe_public(const pv::public_subscription& sub, pv::public_handlers handlers) {
-  std::string name;
-  {
-    std::lock_guard lock(mu_);
-    const int n = ++public_count_;
-    name = n == 1 ? "poloniex/public" : "poloniex/public#" + std::to_string(n);
-  }
-  auto s = std::make_unique<public_session>(name, rest_, events_, public_url_, sub, std::move(handlers), options_);
-  s->start();
-  std::lock_guard lock(mu_);
-  sessions_.push_back(std::move(s));
+  sessions_.add(std::make_unique<public_session>("poloniex/public" + sessions_.next_public_suffix(), rest_, events_,
+                                                 public_url_, sub, std::move(handlers), options_));
 }
 
 void poloniex_stream::subscribe_private(pv::private_handlers handlers) {
@@ -377,25 +369,11 @@ void poloniex_stream::subscribe_private(pv::private_handlers handlers) {
   rest_.sync_clock();
   auto s = std::make_unique<private_session>("poloniex/private", rest_, events_, private_url_, api_key_, api_secret_,
                                              std::move(handlers), options_);
-  s->start();
-  std::lock_guard lock(mu_);
-  sessions_.push_back(std::move(s));
+  sessions_.add(std::move(s));
 }
 
-void poloniex_stream::close() {
-  std::vector<std::unique_ptr<session>> all;
-  {
-    std::lock_guard lock(mu_);
-    all.swap(sessions_);
-  }
-  for (auto& s : all) s->stop();
-}
+void poloniex_stream::close() { sessions_.stop_all(); }
 
-ws_client::stats poloniex_stream::counters() const {
-  ws_client::stats sum;
-  std::lock_guard lock(mu_);
-  for (const auto& s : sessions_) sum += s->counters();
-  return sum;
-}
+ws_client::stats poloniex_stream::counters() const { return sessions_.counters(); }
 
 }  // namespace pt::connectors

@@ -18,6 +18,7 @@
 // Threads: each connection has its own thread and every handler of that connection runs on it;
 // handlers of different connections may run at the same time. A handler that blocks holds up its
 // connection only. The REST resync runs on the stream's thread too.
+#include "stream_sessions.hpp"
 #include "ws_client.hpp"
 
 #include "venue/venue.hpp"
@@ -68,9 +69,7 @@ class poloniex_stream {
   std::string public_url_, private_url_, api_key_, api_secret_;
   poloniex_stream_options options_;
   stream_events_hub events_;
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<session>> sessions_;
-  int public_count_ = 0;
+  stream_sessions<session> sessions_;
 };
 
 }  // namespace pt::connectors

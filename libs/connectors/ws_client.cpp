@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <stdexcept>
+#include <utility>
 
 namespace pt::connectors {
 
@@ -200,8 +201,7 @@ void ws_client::reconnect(std::string why) {
   }
   {
     std::lock_guard lock(mu_);
-    kill_requested_ = true;
-    kill_why_ = std::move(why);
+    kill_request_ = std::move(why);
   }
   wake();
 }
@@ -209,6 +209,11 @@ void ws_client::reconnect(std::string why) {
 ws_client::stats ws_client::counters() const {
   std::lock_guard lock(mu_);
   return stats_;
+}
+
+std::optional<std::string> ws_client::take_kill_request() {
+  std::lock_guard lock(mu_);
+  return std::exchange(kill_request_, std::nullopt);
 }
 
 void ws_client::kill_current(const std::string& why) {
@@ -320,17 +325,7 @@ void ws_client::deliver(std::string_view text) {
 void ws_client::tick() {
   if (stopping_.load()) return;
   const auto now = clock::now();
-  bool kill = false;
-  std::string why;
-  {
-    std::lock_guard lock(mu_);
-    if (kill_requested_) {
-      kill = true;
-      kill_requested_ = false;
-      why.swap(kill_why_);
-    }
-  }
-  if (kill) kill_current(why);
+  if (auto why = take_kill_request()) kill_current(*why);
   if (wsi_ == nullptr && !connecting_ && now >= next_attempt_) try_connect();
   if (open_.load() && wsi_ != nullptr) {
     if (options_.ping_interval.count() > 0 && now - last_ping_ >= options_.ping_interval) {
@@ -457,18 +452,12 @@ int ws_client::on_callback(lws* wsi, int reason_int, void* user, void* in, std::
       if (wsi != nullptr && wsi == wsi_) connection_ended(wsi, "connection closed");
       return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
-      bool kill = false, pending = false;
-      std::string why;
+      if (auto why = take_kill_request()) kill_current(*why);
+      bool pending = false;
       {
         std::lock_guard lock(mu_);
-        if (kill_requested_) {
-          kill = true;
-          kill_requested_ = false;
-          why.swap(kill_why_);
-        }
         pending = !outq_.empty();
       }
-      if (kill) kill_current(why);
       if (pending && wsi_ != nullptr && open_.load()) lws_callback_on_writable(wsi_);
       return 0;
     }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -132,6 +133,8 @@ class ws_client {
   void schedule_retry();
   void deliver(std::string_view text);
   void kill_current(const std::string& why);
+  // A reconnect() from another thread, taken once (service thread); nullopt when none is pending.
+  std::optional<std::string> take_kill_request();
   [[nodiscard]] bool on_service_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
   std::string name_;
@@ -168,8 +171,7 @@ class ws_client {
     bool ping = false;
   };
   std::deque<out_msg> outq_;
-  bool kill_requested_ = false;
-  std::string kill_why_;
+  std::optional<std::string> kill_request_;  // reconnect() from another thread: why
   stats stats_;
 };
 
