@@ -31,6 +31,15 @@ inline bool has_recorded_data(const std::string& source_dir) {
   return std::filesystem::exists(shared_data_dir(source_dir) + "/freqtrade_marketlab/BTCUSDT_1h.csv");
 }
 
+// First statement of a Catch2 test case that needs venue-sim: without the recording it warns and
+// returns (a skip), so the test command still runs where ../shared/data is absent. The test
+// target must define POLYTRADE_SOURCE_DIR.
+#define PT_NEED_RECORDED_DATA()                                        \
+  if (!pt::testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {         \
+    WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
+    return;                                                            \
+  }
+
 class venue_sim_process {
  public:
   venue_sim_process(const std::string& binary, const std::string& source_dir, const std::string& accounts,

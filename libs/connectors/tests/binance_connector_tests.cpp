@@ -54,14 +54,8 @@ venue::order_request limit_buy(const std::string& cid, const char* qty, const ch
 
 }  // namespace
 
-#define NEED_DATA()                                                    \
-  if (!testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {                                                  \
-    WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
-    return;                                                            \
-  }
-
 TEST_CASE("binance: exchangeInfo, klines and funding come through as recorded") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make();
   const auto btc = v.instrument_of("BTCUSDT");
   CHECK(btc.tick == "0.1"_dec);  // docs/markets/binance-usdm.json
@@ -101,7 +95,7 @@ TEST_CASE("binance: exchangeInfo, klines and funding come through as recorded") 
 }
 
 TEST_CASE("binance: orders leave rounded, client ids are idempotent, fills and income follow") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make("bk-2", "bs-secret-2");
   v.set_leverage("BTCUSDT", 3, venue::margin_mode::isolated);
   v.set_margin_mode("BTCUSDT", venue::margin_mode::isolated);  // -4046 "no need" is success
@@ -138,7 +132,7 @@ TEST_CASE("binance: orders leave rounded, client ids are idempotent, fills and i
 }
 
 TEST_CASE("binance: a wrong secret is -1022, a 429 is retried, and a 503 unknown is ambiguous and found by client id") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto bad = make("bk-1", "wrong");
   try {
     (void)bad.balances();

@@ -57,14 +57,8 @@ venue::order_request limit_buy(const std::string& cid, const char* qty, const ch
 
 }  // namespace
 
-#define NEED_DATA()                                                    \
-  if (!testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {                                                  \
-    WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
-    return;                                                            \
-  }
-
 TEST_CASE("poloniex: instruments and candles come through the connector as recorded") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make();
   const auto btc = v.instrument_of("BTC_USDT_PERP");
   CHECK(btc.contract_size == "0.001"_dec);  // docs/markets/poloniex-futures-v3.json
@@ -97,7 +91,7 @@ TEST_CASE("poloniex: instruments and candles come through the connector as recor
 }
 
 TEST_CASE("poloniex: an order leaves rounded, is found by client id, and a duplicate id places nothing") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make();
   const auto placed = v.place_order(limit_buy("pc-round-1", "2.7", "50000.129"));
   CHECK(placed.qty == "2"_dec);              // lot 1 contract, rounded down
@@ -121,7 +115,7 @@ TEST_CASE("poloniex: an order leaves rounded, is found by client id, and a dupli
 }
 
 TEST_CASE("poloniex: a market order moves position, balance, fills and bills") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make("pk-2", "ps-secret-2");
   const auto before = v.balances().at(0);
   venue::order_request r;
@@ -150,7 +144,7 @@ TEST_CASE("poloniex: a market order moves position, balance, fills and bills") {
 }
 
 TEST_CASE("poloniex: 429 storms and maintenance are retried, and a wrong secret is a reject") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make();
   fault({{"kind", "rate_limit"}, {"count", 2}});
   CHECK_FALSE(v.balances().empty());
@@ -168,7 +162,7 @@ TEST_CASE("poloniex: 429 storms and maintenance are retried, and a wrong secret 
 }
 
 TEST_CASE("poloniex: a 5xx or '503 but executed' on placement is ambiguous and settled by client id") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make();
   fault({{"kind", "server_error"}, {"count", 1}, {"orders_only", true}});
   try {
@@ -199,7 +193,7 @@ TEST_CASE("poloniex: a 5xx or '503 but executed' on placement is ambiguous and s
 }
 
 TEST_CASE("poloniex: a skewed server clock is resynced and the request goes through") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make();
   CHECK_FALSE(v.balances().empty());  // synced
   fault({{"kind", "clock_skew"}, {"value", 90000}, {"duration_ms", 30000}});
@@ -216,7 +210,7 @@ TEST_CASE("poloniex: a skewed server clock is resynced and the request goes thro
 }
 
 TEST_CASE("poloniex: open orders beyond one page of 100 are all listed") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = make("pk-2", "ps-secret-2");
   for (int i = 0; i < 130; ++i) v.place_order(limit_buy("pc-page-" + std::to_string(i), "1", "20000"));
   const auto open = v.open_orders("BTC_USDT_PERP");

@@ -54,10 +54,6 @@ testing::venue_sim_process& sim() {
   return p;
 }
 
-bool have_data() {
-  return std::filesystem::exists(testing::shared_data_dir(POLYTRADE_SOURCE_DIR) + "/freqtrade_marketlab/BTCUSDT_1h.csv");
-}
-
 std::string ws_url(const char* port_name, const std::string& path) {
   return "ws://127.0.0.1:" + std::to_string(sim().port(port_name)) + path;
 }
@@ -502,12 +498,6 @@ class script_server {
 
 }  // namespace
 
-#define NEED_DATA()                                                    \
-  if (!have_data()) {                                                  \
-    WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
-    return;                                                            \
-  }
-
 // ==== the generic client against the scripted server ===================================================
 
 TEST_CASE("ws client: URLs parse into host, port and path, anything else is refused") {
@@ -778,7 +768,7 @@ TEST_CASE("streams poloniex: a malformed frame is reported and the stream goes o
 // ==== against venue-sim ===================================================================================
 
 TEST_CASE("streams poloniex public: candles and mark price as recorded, book_lv2 rebuilt equals the REST book") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = connectors::poloniex_connector(polo_config());
   recorder r;
   v.set_stream_events(r.events());
@@ -834,7 +824,7 @@ TEST_CASE("streams poloniex public: candles and mark price as recorded, book_lv2
 }
 
 TEST_CASE("streams binance public: kline, mark price and funding as recorded, the local depth book equals REST") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = connectors::binance_connector(binance_config());
   recorder r;
   v.set_stream_events(r.events());
@@ -897,7 +887,7 @@ TEST_CASE("streams binance public: kline, mark price and funding as recorded, th
 }
 
 TEST_CASE("streams poloniex private: a REST order and a fill arrive as order, fill, position and balance events") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto v = connectors::poloniex_connector(polo_config());
   recorder r;
   v.set_stream_events(r.events());
@@ -955,7 +945,7 @@ TEST_CASE("streams poloniex private: a REST order and a fill arrive as order, fi
 }
 
 TEST_CASE("streams binance private: listenKey stream gives orders and fills, an expired key is replaced") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto cfg = binance_config();
   cfg.stream.listen_key_keepalive = 300ms;  // PUTs run during the test
   auto v = connectors::binance_connector(cfg);
@@ -1020,7 +1010,7 @@ TEST_CASE("streams binance private: listenKey stream gives orders and fills, an 
 }
 
 TEST_CASE("streams: drop_websockets closes every stream, each reconnects, resubscribes and data flows again") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto p = connectors::poloniex_connector(polo_config());
   auto b = connectors::binance_connector(binance_config());
   recorder r;
@@ -1075,7 +1065,7 @@ TEST_CASE("streams: drop_websockets closes every stream, each reconnects, resubs
 }
 
 TEST_CASE("streams: book_gap is detected on both venues, the book is resynced over REST and stays consistent") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto p = connectors::poloniex_connector(polo_config());
   auto b = connectors::binance_connector(binance_config());
   recorder r;
@@ -1132,7 +1122,7 @@ TEST_CASE("streams: book_gap is detected on both venues, the book is resynced ov
 }
 
 TEST_CASE("streams: a stream silent past its stale timeout is reconnected (lockstep, no steps, no pings)") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto pc = polo_config();
   pc.stream.ws.ping_interval = 0ms;
   pc.stream.ws.stale_timeout = 700ms;
@@ -1163,7 +1153,7 @@ TEST_CASE("streams: a stream silent past its stale timeout is reconnected (locks
 }
 
 TEST_CASE("streams binance: a 503 on the depth snapshot is maintenance, the snapshot is retried and normal follows") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   auto b = connectors::binance_connector(binance_config());
   recorder r;
   b.set_stream_events(r.events());

@@ -80,14 +80,8 @@ answer control(const std::string& method, const std::string& path, const json& b
 
 }  // namespace
 
-#define NEED_DATA()                                                  \
-  if (!pt::testing::has_recorded_data(POLYTRADE_SOURCE_DIR)) {                                                \
-    WARN("../shared/data is absent: venue-sim cannot start, skipped"); \
-    return;                                                          \
-  }
-
 TEST_CASE("poloniex: a signed request is accepted, a wrong secret, a stale or future timestamp are refused") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   const auto ok = polo("GET", "/v3/account/balance", {}, "");
   REQUIRE(ok.status == 200);
   CHECK(ok.j()["code"] == 200);
@@ -111,7 +105,7 @@ TEST_CASE("poloniex: a signed request is accepted, a wrong secret, a stale or fu
 }
 
 TEST_CASE("poloniex: a rejected order answers HTTP 200 with the venue's code, sz is in contracts") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   const auto bad = polo("POST", "/v3/trade/order", {}, R"({"symbol":"NOPE_USDT_PERP","side":"BUY","type":"MARKET","sz":"1"})");
   CHECK(bad.status == 200);
   CHECK(bad.j()["code"] == 10001);
@@ -131,7 +125,7 @@ TEST_CASE("poloniex: a rejected order answers HTTP 200 with the venue's code, sz
 }
 
 TEST_CASE("binance: signature, timestamp and key checks answer the venue's codes") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   const auto ok = binance("GET", "/fapi/v2/positionRisk", {{"symbol", "BTCUSDT"}});
   CHECK(ok.status == 200);
   const auto bad = binance("GET", "/fapi/v2/positionRisk", {}, 0, "wrong");
@@ -153,7 +147,7 @@ TEST_CASE("binance: signature, timestamp and key checks answer the venue's codes
 }
 
 TEST_CASE("lockstep: the market moves only when told, and candles never reach past it") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   const auto before = control("GET", "/sim/status").j()["market_time_ms"].get<std::int64_t>();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(control("GET", "/sim/status").j()["market_time_ms"].get<std::int64_t>() == before);
@@ -173,7 +167,7 @@ TEST_CASE("lockstep: the market moves only when told, and candles never reach pa
 }
 
 TEST_CASE("faults: 429 storm, 5xx, malformed JSON, maintenance, clock skew, latency") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   httplib::Client c("127.0.0.1", sim().port("poloniex"));
   REQUIRE(control("POST", "/sim/faults", {{"kind", "rate_limit"}, {"count", 2}}).status == 200);
   for (int i = 0; i < 2; ++i) {
@@ -208,7 +202,7 @@ TEST_CASE("faults: 429 storm, 5xx, malformed JSON, maintenance, clock skew, late
 }
 
 TEST_CASE("faults: '503 but executed' and 'hold the ack' leave an order that a query by client id finds") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   REQUIRE(control("POST", "/sim/faults", {{"kind", "unknown_executed"}, {"count", 1}}).status == 200);
   const auto r = binance("POST", "/fapi/v1/order",
                          {{"symbol", "BTCUSDT"}, {"side", "BUY"}, {"type", "LIMIT"}, {"timeInForce", "GTC"},
@@ -241,7 +235,7 @@ TEST_CASE("faults: '503 but executed' and 'hold the ack' leave an order that a q
 }
 
 TEST_CASE("binance: conditional orders live on the algo endpoint: place, list, query, cancel, immediate-trigger reject") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   httplib::Client c("127.0.0.1", sim().port("binance"));
   const auto mark = json::parse(c.Get("/fapi/v1/premiumIndex?symbol=BTCUSDT")->body)["markPrice"].get<std::string>();
   const double m = std::stod(mark);
@@ -292,7 +286,7 @@ long cpu_ticks(pid_t pid) {
 }  // namespace
 
 TEST_CASE("unthrottled: once the data is replayed the venue stays up and idles, not spins") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   pt::testing::venue_sim_process p(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "idle-key:idle-secret-0123:1000",
                                    {"--symbols", "BTC", "--timeframe", "1d", "--pace", "unthrottled"});
   httplib::Client c("127.0.0.1", p.port("control"));

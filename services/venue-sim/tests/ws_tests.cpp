@@ -35,9 +35,6 @@ namespace {
 
 const std::string accounts = "test-key:test-secret-0123:10000,other-key:other-secret-0123:10000";
 
-std::string data_dir() { return pt::testing::shared_data_dir(POLYTRADE_SOURCE_DIR); }
-bool have_data() { return std::filesystem::exists(std::filesystem::path(data_dir()) / "freqtrade_marketlab" / "BTCUSDT_1h.csv"); }
-
 pt::testing::venue_sim_process& sim() {
   static pt::testing::venue_sim_process p(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, accounts, {"--symbols", "BTC,ETH"});
   return p;
@@ -318,14 +315,8 @@ std::string polo_auth(const std::string& key, const std::string& secret, std::in
 
 }  // namespace
 
-#define NEED_DATA()                                                      \
-  if (!have_data()) {                                                    \
-    WARN("../shared/data is absent: venue-sim cannot start, skipped");   \
-    return;                                                              \
-  }
-
 TEST_CASE("ws poloniex: ping/pong, subscribe ack, book_lv2 snapshot then updates whose lid chains the ids") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   ws_client ws(sim().port("poloniex_ws"), "/ws/v3/public");
   REQUIRE(ws.upgraded());
   ws.send_json({{"event", "ping"}});
@@ -389,7 +380,7 @@ TEST_CASE("ws poloniex: ping/pong, subscribe ack, book_lv2 snapshot then updates
 }
 
 TEST_CASE("ws poloniex: public channels push after a step (book, tickers, mark price, candles, symbol)") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   ws_client ws(sim().port("poloniex_ws"), "/ws/v3/public");
   REQUIRE(ws.upgraded());
   ws.send_json({{"event", "subscribe"},
@@ -438,7 +429,7 @@ TEST_CASE("ws poloniex: public channels push after a step (book, tickers, mark p
 }
 
 TEST_CASE("ws poloniex private: auth with a bad signature is refused, a signed login sees only its own orders") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   ws_client pub(sim().port("poloniex_ws"), "/ws/v3/public");
   REQUIRE(pub.upgraded());
   pub.send_text(polo_auth("test-key", "test-secret-0123", now_ms()));
@@ -511,7 +502,7 @@ TEST_CASE("ws poloniex private: auth with a bad signature is refused, a signed l
 }
 
 TEST_CASE("ws binance: combined depth diff keeps U/u/pu continuous from the REST snapshot, kline closes its bar") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   ws_client depth(sim().port("binance_ws"), "/public/stream?streams=btcusdt@depth@100ms");
   ws_client kline(sim().port("binance_ws"), "/market/stream?streams=btcusdt@kline_1h");
   REQUIRE(depth.upgraded());
@@ -572,7 +563,7 @@ TEST_CASE("ws binance: combined depth diff keeps U/u/pu continuous from the REST
 }
 
 TEST_CASE("ws binance: a stream sent to the wrong entry point is acknowledged but delivers nothing") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   ws_client market(sim().port("binance_ws"), "/market/ws");
   ws_client pub_path(sim().port("binance_ws"), "/public/ws/btcusdt@kline_1h");  // kline lives on /market
   ws_client right(sim().port("binance_ws"), "/public/ws");
@@ -601,7 +592,7 @@ TEST_CASE("ws binance: a stream sent to the wrong entry point is acknowledged bu
 }
 
 TEST_CASE("ws binance user stream: ORDER_TRADE_UPDATE carries the fill, events allow-list, listenKeyExpired") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   const std::string key = listen_key("POST");
   REQUIRE(!key.empty());
   CHECK_FALSE(ws_client(sim().port("binance_ws"), "/private/ws?listenKey=not-a-key").upgraded());
@@ -678,7 +669,7 @@ TEST_CASE("ws binance user stream: ORDER_TRADE_UPDATE carries the fill, events a
 }
 
 TEST_CASE("ws faults: drop_websockets closes every socket and refuses new ones while armed") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   ws_client p(sim().port("poloniex_ws"), "/ws/v3/public");
   ws_client b(sim().port("binance_ws"), "/market/ws/btcusdt@kline_1h");
   REQUIRE(p.upgraded());
@@ -705,7 +696,7 @@ TEST_CASE("ws faults: drop_websockets closes every socket and refuses new ones w
 }
 
 TEST_CASE("ws faults: book_gap makes book_lv2 ids and Binance depth pu jump once per count") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   std::this_thread::sleep_for(200ms);  // earlier tests' sockets are gone from the server
   const auto fired_before = control("GET", "/sim/status")["fired"]["book_gap"].get<std::int64_t>();
   {
@@ -750,7 +741,7 @@ TEST_CASE("ws faults: book_gap makes book_lv2 ids and Binance depth pu jump once
 }
 
 TEST_CASE("ws poloniex: a socket silent past the idle timeout is closed, one that pings stays") {
-  NEED_DATA();
+  PT_NEED_RECORDED_DATA();
   pt::testing::venue_sim_process quick(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, accounts,
                                        {"--symbols", "BTC", "--protocols", "poloniex", "--poloniex-ws-idle-ms", "1500"});
   ws_client silent(quick.port("poloniex_ws"), "/ws/v3/public");
