@@ -44,10 +44,9 @@ bar_aggregator::bar_aggregator(std::chrono::milliseconds base, std::vector<std::
   }
 }
 
-std::int64_t bar_aggregator::period_start(std::int64_t t, std::chrono::milliseconds p) const {
-  const std::int64_t d = ms(p);
-  // floor division, so times before 1970 (tests) align too
-  return (t >= 0 ? t / d : (t - d + 1) / d) * d;
+std::int64_t period_start(std::int64_t t_ms, std::chrono::milliseconds period) {
+  const std::int64_t d = period.count();
+  return (t_ms >= 0 ? t_ms / d : (t_ms - d + 1) / d) * d;
 }
 
 void bar_aggregator::note_gap(std::int64_t from, std::int64_t to) {

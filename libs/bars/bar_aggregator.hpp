@@ -47,6 +47,10 @@ struct closed_bar {
   bar b;
 };
 
+// The open time of the period of length `period` that holds `t_ms`, aligned to the UTC epoch
+// (floor division, so times before 1970 align too).
+[[nodiscard]] std::int64_t period_start(std::int64_t t_ms, std::chrono::milliseconds period);
+
 class bar_aggregator {
  public:
   // Every target must be a whole multiple of `base` and no shorter than it.
@@ -76,7 +80,6 @@ class bar_aggregator {
     std::optional<bar> building;
     std::int64_t closed_through = INT64_MIN;  // end of the last period emitted: later base bars of it are too late
   };
-  [[nodiscard]] std::int64_t period_start(std::int64_t t, std::chrono::milliseconds p) const;
   void note_gap(std::int64_t from, std::int64_t to);
 
   std::chrono::milliseconds base_;

@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include "venue/symbols.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -7,7 +9,10 @@ namespace pt::marketdata {
 
 namespace {
 
-std::int64_t floor_to(std::int64_t t, std::int64_t d) { return (t >= 0 ? t / d : (t - d + 1) / d) * d; }
+// What marketdata publishes (issue 4 item 1); the venue's interval tables (venue/symbols.hpp)
+// know more, and give the names and lengths.
+constexpr venue::timeframe published_timeframes[] = {venue::timeframe::m1, venue::timeframe::m5, venue::timeframe::m15,
+                                                     venue::timeframe::h1, venue::timeframe::h4, venue::timeframe::d1};
 
 std::vector<std::chrono::milliseconds> targets_of(const std::vector<std::string>& tfs) {
   std::vector<std::chrono::milliseconds> out;
@@ -34,19 +39,14 @@ bars::bar to_bar(const venue::candle& c) {
 }  // namespace
 
 std::chrono::milliseconds timeframe_period(const std::string& tf) {
-  using std::chrono::milliseconds;
-  if (tf == "1m") return milliseconds(60000);
-  if (tf == "5m") return milliseconds(300000);
-  if (tf == "15m") return milliseconds(900000);
-  if (tf == "1h") return milliseconds(3600000);
-  if (tf == "4h") return milliseconds(14400000);
-  if (tf == "1d") return milliseconds(86400000);
+  for (auto t : published_timeframes)
+    if (venue::to_string(t) == tf) return venue::duration_of(t);
   throw std::invalid_argument("unknown timeframe '" + tf + "' (1m, 5m, 15m, 1h, 4h, 1d)");
 }
 
 std::string timeframe_name(std::chrono::milliseconds period) {
-  for (const char* tf : {"1m", "5m", "15m", "1h", "4h", "1d"})
-    if (timeframe_period(tf) == period) return tf;
+  for (auto t : published_timeframes)
+    if (venue::duration_of(t) == period) return venue::to_string(t);
   throw std::invalid_argument("no timeframe of " + std::to_string(period.count()) + " ms");
 }
 
@@ -60,7 +60,7 @@ bar_pipeline::bar_pipeline(const std::vector<std::string>& timeframes, int head_
 }
 
 std::int64_t bar_pipeline::history_start(std::int64_t open_ms) const {
-  return floor_to(open_ms, longest_.count()) - std::int64_t{head_1m_} * base_ms;
+  return bars::period_start(open_ms, longest_) - std::int64_t{head_1m_} * base_ms;
 }
 
 std::vector<published_bar> bar_pipeline::on_stream(const venue::candle& c) {
@@ -137,7 +137,7 @@ std::vector<published_bar> bar_pipeline::on_backfill(const backfill_request& r, 
   std::vector<published_bar> out;
   for (const auto& c : rest) {
     if (c.open_time < r.from_ms || c.open_time >= r.to_ms || c.open_time + base_ms > horizon) continue;
-    if (floor_to(c.open_time, base_ms) != c.open_time) continue;
+    if (bars::period_start(c.open_time, std::chrono::milliseconds(base_ms)) != c.open_time) continue;
     const auto last = agg_.last_base_open();
     if (last && c.open_time <= *last) continue;
     feed(c, true, out);
@@ -161,7 +161,8 @@ time_result bar_pipeline::on_time(std::int64_t horizon_ms) {
   time_result res;
   const auto last = agg_.last_base_open();
   if (!last || pending_ || !held_.empty()) return res;  // nothing yet, or busy filling
-  const std::int64_t due_end = floor_to(horizon_ms, base_ms);  // bars opening before this are due
+  // bars opening before this are due
+  const std::int64_t due_end = bars::period_start(horizon_ms, std::chrono::milliseconds(base_ms));
   if (due_end <= *last + base_ms) return res;
   res.stale = true;
   if (stale_asked_to_ < due_end) {
