@@ -1,21 +1,12 @@
 #include "catalog_fallback.hpp"
 
 #include "core/log.hpp"
+#include "core/time.hpp"
 #include "venue/venue.hpp"
 
-#include <chrono>
 #include <stdexcept>
 
 namespace pt::connectors {
-
-namespace {
-
-core::timestamp wall_now() {
-  return core::timestamp::from_millis(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
-}  // namespace
 
 std::vector<venue::instrument> instruments_from_catalog(const catalog_fallback_config& config,
                                                         const std::string& expected_venue,
@@ -23,7 +14,7 @@ std::vector<venue::instrument> instruments_from_catalog(const catalog_fallback_c
   if (!config.file) throw std::runtime_error("no catalog file configured");
   venue::catalog_options o;
   o.mode = config.mode;
-  o.now = wall_now();
+  o.now = core::system_clock::instance().now();
   const auto r = venue::load_catalog(*config.file, o);
   if (!r.ok()) {
     std::string all = "catalog " + config.file->string() + " does not load:";
