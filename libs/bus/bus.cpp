@@ -886,6 +886,30 @@ caf::error bus::flush(std::chrono::milliseconds timeout) {
 }
 void bus::watch(const caf::actor& target) { core_->add_watcher(target); }
 caf::error bus::ensure_stream(const stream_config& cfg) { return core_->ensure_stream(cfg); }
+
+caf::error bus::ensure_fleet_streams() {
+  for (const auto& c : fleet_streams())
+    if (auto err = core_->ensure_stream(c)) return err;
+  return {};
+}
+
+std::vector<stream_config> fleet_streams() {
+  using namespace std::chrono_literals;
+  auto make = [](std::string name, std::vector<std::string> subjects) {
+    stream_config c;
+    c.name = std::move(name);
+    c.subjects = std::move(subjects);
+    c.max_age = std::chrono::hours(24 * 7);  // the ledger keeps history; the stream only bridges outages
+    c.duplicate_window = 120s;
+    return c;
+  };
+  return {
+      make("TRADE", {"trade.proposed", "trade.exit"}),
+      make("RISK", {"risk.decision.approved", "risk.decision.rejected", "risk.breaker.*", "risk.killswitch"}),
+      make("EXEC", {"exec.order.*", "exec.fill", "exec.position.*", "exec.reconciliation"}),
+      make("GUARDIAN", {"guardian.protect", "guardian.protection"}),
+  };
+}
 caf::expected<js_ack> bus::js_publish(const std::string& subject, const nlohmann::json& body,
                                       const std::string& msg_id) {
   return core_->js_publish(subject, body, msg_id);

@@ -185,6 +185,15 @@ struct consumer_config {
   bool deliver_new = false;  // first creation only: start at new messages instead of all
 };
 
+// The fleet's JetStream streams (the command and event path, architecture.md "Delivery"). Every
+// service that publishes or consumes on them calls ensure_fleet_streams() at start, so whichever
+// starts first creates them with the same config and none can disagree about a stream's subjects.
+//   TRADE:    trade.proposed, trade.exit
+//   RISK:     risk.decision.approved, risk.decision.rejected, risk.breaker.*, risk.killswitch
+//   EXEC:     exec.order.*, exec.fill, exec.position.*, exec.reconciliation
+//   GUARDIAN: guardian.protect, guardian.protection
+[[nodiscard]] std::vector<stream_config> fleet_streams();
+
 // ---- actor interface ------------------------------------------------------------------------
 // Messages bus::actor() answers (arguments in this order):
 //   (publish_atom, string subject, json body)                  -> unit | error
@@ -251,6 +260,7 @@ class bus {
 
   // JetStream (blocking: one round trip to the server each).
   caf::error ensure_stream(const stream_config& cfg);  // idempotent
+  caf::error ensure_fleet_streams();                   // every stream of fleet_streams()
   // msg_id goes in Nats-Msg-Id: the server drops a re-publish inside the duplicate window.
   [[nodiscard]] caf::expected<js_ack> js_publish(const std::string& subject,
                                                  const nlohmann::json& body,

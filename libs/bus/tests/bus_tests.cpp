@@ -460,6 +460,21 @@ TEST_CASE("JetStream: idempotent stream, Nats-Msg-Id dedupe, explicit ack", "[bu
   CHECK(r->messages[1].body["job_id"] == "job-2");
 }
 
+TEST_CASE("JetStream: the fleet streams can be ensured by every service, again and again", "[bus][jetstream]") {
+  pt::testing::nats_server srv;
+  caf::actor_system sys{test_config()};
+  auto b = bus::bus::connect(sys, opts_for(srv));
+  REQUIRE_FALSE(b->ensure_fleet_streams());
+  auto other = bus::bus::connect(sys, opts_for(srv));
+  REQUIRE_FALSE(other->ensure_fleet_streams());  // a second service starting: same config, no error
+  json exit_req = {{"exit_id", "x-1"}, {"correlation_id", "c-1"}, {"strategy", "trend_following"},
+                   {"venue", "poloniex"}, {"symbol", "BTC_USDT_PERP"}, {"kind", "close"},
+                   {"reason", "time_stop"}, {"ts", now_ts()}};
+  auto ack = b->js_publish("trade.exit", exit_req, "x-1");
+  REQUIRE(ack);
+  CHECK(ack->stream == "TRADE");
+}
+
 TEST_CASE("JetStream: an unacked message is redelivered to the next consumer on the durable", "[bus][jetstream]") {
   pt::testing::nats_server srv;
   caf::actor_system sys{test_config()};

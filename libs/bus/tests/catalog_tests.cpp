@@ -1,4 +1,5 @@
 // proto/: the catalog, the schemas and the human page must agree; matching and validation.
+#include "bus/bus.hpp"
 #include "bus/catalog.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -92,6 +94,29 @@ TEST_CASE("catalog: covers the subjects of the architecture", "[catalog]") {
   CHECK(cat->find("ctl.supervisor.status")->reply_schema == "ctl.supervisor.status.reply.json");
   CHECK(cat->find("trade.proposed")->mode == pt::bus::delivery::jetstream);
   CHECK(cat->find("md.a.b.trade")->mode == pt::bus::delivery::core);
+}
+
+TEST_CASE("catalog: the fleet streams hold exactly the jetstream events, each subject in one stream", "[catalog]") {
+  auto cat = pt::bus::catalog::load(proto);
+  auto index = json::parse(slurp(proto + "/subjects.json"));
+  std::map<std::string, int> owners;  // catalog subject pattern -> how many streams hold it
+  for (const auto& st : pt::bus::fleet_streams())
+    for (const auto& s : st.subjects) {
+      INFO(st.name << " " << s);
+      const auto* e = cat->find(s);
+      REQUIRE(e != nullptr);
+      CHECK(e->mode == pt::bus::delivery::jetstream);
+      ++owners[s];
+    }
+  for (auto& e : index["subjects"]) {
+    auto subject = e["subject"].get<std::string>();
+    // ctl.* are request/reply (the reply is the acknowledgement, the ledger the record); a
+    // stream capturing them would answer the request itself. research.jobs has its own
+    // work-queue stream (the research workers').
+    if (e["delivery"] != "jetstream" || subject.rfind("ctl.", 0) == 0 || subject == "research.jobs") continue;
+    INFO(subject);
+    CHECK(owners[subject] == 1);
+  }
 }
 
 TEST_CASE("catalog: subject matching follows NATS wildcards", "[catalog]") {
