@@ -36,6 +36,9 @@ struct md_config {
   std::string ws_url;    // Poloniex: the public socket URL; Binance: the ws base URL
   std::vector<std::string> symbols;
   std::vector<std::string> timeframes{"1m", "5m", "15m", "1h", "4h", "1d"};
+  // The stream's candle period: 1m live; a replay of recorded 1h bars (the main job) uses 1h and
+  // builds 4h and 1d from it. Every timeframe must be a multiple of it.
+  std::string base_timeframe = "1m";
   std::map<std::string, int> backfill;  // tf -> closed bars of history at start
   bool mark_price = true;
   bool funding = true;
@@ -96,14 +99,15 @@ struct md_context {
     for (const auto& p : bars) publish(subject(symbol, "bar." + p.tf), bar_body(venue_name, symbol, p));
   }
 
-  // 1m klines [from, to), paged; throws venue_error / parse_error.
-  std::vector<pv::candle> klines_1m(const std::string& symbol, std::int64_t from, std::int64_t to) const {
+  // Base-period klines [from, to), paged; throws venue_error / parse_error.
+  std::vector<pv::candle> klines_base(const std::string& symbol, std::int64_t from, std::int64_t to) const {
+    const std::int64_t base = md::timeframe_period(cfg.base_timeframe).count();
     std::vector<pv::candle> out;
     std::int64_t start = from;
     for (int page = 0; page < 100 && start < to; ++page) {
       pv::kline_query q;
       q.symbol = symbol;
-      q.interval = "1m";
+      q.interval = cfg.base_timeframe;
       q.start = start;
       q.end = to - 1;
       q.limit = 500;
@@ -113,8 +117,8 @@ struct md_context {
         newest = std::max(newest, c.open_time);
         out.push_back(c);
       }
-      if (got.empty() || newest + 60000 <= start) break;
-      start = newest + 60000;
+      if (got.empty() || newest + base <= start) break;
+      start = newest + base;
     }
     return out;
   }
@@ -162,7 +166,7 @@ struct md_context {
       if (!pipe.first_fed()) history(symbol, req->from_ms);
       std::vector<md::published_bar> bars;
       try {
-        auto got = klines_1m(symbol, req->from_ms, req->to_ms);
+        auto got = klines_base(symbol, req->from_ms, req->to_ms);
         pt::log::info("backfill", {{"symbol", symbol}, {"from", iso(req->from_ms)}, {"to", iso(req->to_ms)}, {"candles", got.size()}});
         bars = pipe.on_backfill(*req, std::move(got));
       } catch (const std::exception& e) {
@@ -178,7 +182,7 @@ struct md_context {
 };
 
 caf::behavior md_actor(caf::stateful_actor<md_state>* self, std::shared_ptr<md_context> ctx) {
-  for (const auto& s : ctx->cfg.symbols) self->state.pipes.emplace(s, md::bar_pipeline(ctx->cfg.timeframes));
+  for (const auto& s : ctx->cfg.symbols) self->state.pipes.emplace(s, md::bar_pipeline(ctx->cfg.timeframes, 0, md::timeframe_period(ctx->cfg.base_timeframe)));
   self->delayed_send(self, ctx->cfg.check_interval, tick_atom::value);
   auto note_clock = [self](std::int64_t t) {
     if (t > self->state.market_seen) {
@@ -215,13 +219,13 @@ caf::behavior md_actor(caf::stateful_actor<md_state>* self, std::shared_ptr<md_c
           bool& was = self->state.stale[symbol];
           if (r.stale && !was) {
             const auto last = pipe.last_fed();
-            pt::log::warn("stream stale: no 1m bar", {{"symbol", symbol}, {"last_bar", last ? iso(*last) : ""}});
+            pt::log::warn("stream stale: no base bar", {{"symbol", symbol}, {"last_bar", last ? iso(*last) : ""}});
             nlohmann::json details{{"venue", ctx->venue_name}, {"symbol", symbol}, {"stale_after_ms", ctx->cfg.stale_after.count()}};
             if (last) details["last_bar_open"] = iso(*last);
             ctx->publish("alerts.warning", {{"severity", "warning"},
                                             {"source", ctx->service},
                                             {"code", "MD_STREAM_STALE"},
-                                            {"message", "no 1m bar for " + symbol + " for 2 bar periods past due"},
+                                            {"message", "no " + ctx->cfg.base_timeframe + " bar for " + symbol + " for stale_after past due"},
                                             {"ts", iso(wall_ms())},
                                             {"details", details}});
           } else if (!r.stale && was) {
@@ -240,7 +244,7 @@ caf::behavior md_actor(caf::stateful_actor<md_state>* self, std::shared_ptr<md_c
 md_config read_config(const pt::config::document& c) {
   md_config m;
   c.require_only("marketdata", {"venue", "rest_url", "ws_url", "symbols", "timeframes", "backfill", "mark_price",
-                                "funding", "stale_after", "check_interval"});
+                                "funding", "stale_after", "check_interval", "base_timeframe"});
   m.venue = c.get_enum("marketdata.venue", {"poloniex", "binance"}, m.venue);
   m.rest_url = c.get_string("marketdata.rest_url", "");
   m.ws_url = c.get_string("marketdata.ws_url", "");
@@ -248,12 +252,23 @@ md_config read_config(const pt::config::document& c) {
   m.symbols = c.get_string_list("marketdata.symbols");
   if (m.symbols.empty()) c.fail("marketdata.symbols", "must not be empty");
   if (c.has("marketdata.timeframes")) m.timeframes = c.get_string_list("marketdata.timeframes");
+  m.base_timeframe = c.get_string("marketdata.base_timeframe", m.base_timeframe);
+  try {
+    (void)md::timeframe_period(m.base_timeframe);
+  } catch (const std::exception& e) {
+    c.fail("marketdata.base_timeframe", e.what());
+  }
   for (const auto& tf : m.timeframes) {
     try {
       (void)md::timeframe_period(tf);
     } catch (const std::exception& e) {
       c.fail("marketdata.timeframes", e.what());
     }
+  }
+  try {
+    md::bar_pipeline check(m.timeframes, 0, md::timeframe_period(m.base_timeframe));
+  } catch (const std::exception& e) {
+    c.fail("marketdata.timeframes", e.what());
   }
   for (const auto& tf : c.child_keys("marketdata.backfill")) {
     if (std::find(m.timeframes.begin(), m.timeframes.end(), tf) == m.timeframes.end())
@@ -312,7 +327,7 @@ int main(int argc, char** argv) {
 
     pv::public_subscription sub;
     sub.symbols = cfg.symbols;
-    sub.candle_intervals = {"1m"};
+    sub.candle_intervals = {cfg.base_timeframe};
     sub.mark_price = cfg.mark_price;
     sub.funding = cfg.funding;
     pv::public_handlers h;

@@ -14,11 +14,13 @@ namespace {
 constexpr venue::timeframe published_timeframes[] = {venue::timeframe::m1, venue::timeframe::m5, venue::timeframe::m15,
                                                      venue::timeframe::h1, venue::timeframe::h4, venue::timeframe::d1};
 
-std::vector<std::chrono::milliseconds> targets_of(const std::vector<std::string>& tfs) {
+std::vector<std::chrono::milliseconds> targets_of(const std::vector<std::string>& tfs, std::chrono::milliseconds base) {
   std::vector<std::chrono::milliseconds> out;
   for (const auto& tf : tfs) {
     const auto p = timeframe_period(tf);
-    if (p.count() > 60000) out.push_back(p);
+    if (p < base || p.count() % base.count() != 0)
+      throw std::invalid_argument("timeframe " + tf + " is not a multiple of the base " + timeframe_name(base));
+    if (p > base) out.push_back(p);
   }
   return out;
 }
@@ -50,11 +52,11 @@ std::string timeframe_name(std::chrono::milliseconds period) {
   throw std::invalid_argument("no timeframe of " + std::to_string(period.count()) + " ms");
 }
 
-bar_pipeline::bar_pipeline(const std::vector<std::string>& timeframes, int head_1m)
-    : agg_(std::chrono::milliseconds(base_ms), targets_of(timeframes)), head_1m_(std::max(0, head_1m)) {
+bar_pipeline::bar_pipeline(const std::vector<std::string>& timeframes, int head_1m, std::chrono::milliseconds base)
+    : base_ms(base.count()), agg_(base, targets_of(timeframes, base)), head_1m_(std::max(0, head_1m)), longest_(base) {
   for (const auto& tf : timeframes) {
     const auto p = timeframe_period(tf);
-    if (p.count() == base_ms) publish_1m_ = true;
+    if (p.count() == base_ms) publish_base_ = true;
     longest_ = std::max(longest_, p);
   }
 }
@@ -122,7 +124,7 @@ void bar_pipeline::feed(const venue::candle& c, bool backfilled, std::vector<pub
   }
   if (!first_fed_) first_fed_ = c.open_time;
   if (backfilled) last_backfilled_open_ = c.open_time;
-  if (publish_1m_) out.push_back({"1m", std::chrono::milliseconds(base_ms), b, backfilled});
+  if (publish_base_) out.push_back({timeframe_name(std::chrono::milliseconds(base_ms)), std::chrono::milliseconds(base_ms), b, backfilled});
   for (auto& cb : closed)
     out.push_back({timeframe_name(cb.period), cb.period, cb.b, last_backfilled_open_ >= cb.b.open_time_ms});
 }

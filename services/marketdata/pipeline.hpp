@@ -31,7 +31,7 @@ struct published_bar {
   bool backfilled = false;  // some base bar of it came from REST
 };
 
-// 1m bars [from_ms, to_ms) to fetch over REST.
+// Base bars [from_ms, to_ms) to fetch over REST.
 struct backfill_request {
   std::int64_t from_ms = 0, to_ms = 0;
   friend bool operator==(const backfill_request&, const backfill_request&) = default;
@@ -39,7 +39,7 @@ struct backfill_request {
 
 struct time_result {
   std::vector<published_bar> bars;  // periods closed incomplete because their end passed
-  bool stale = false;               // a 1m bar due before the horizon never came
+  bool stale = false;               // a base bar due before the horizon never came
 };
 
 // "1m" -> 60000 ms etc.; throws std::invalid_argument for an unknown name.
@@ -48,11 +48,14 @@ struct time_result {
 
 class bar_pipeline {
  public:
-  // `timeframes`: what to publish ("1m" included or not); all multiples of 1m.
-  // `head_1m`: extra 1m bars to backfill before the longest period's start at the first bar.
-  explicit bar_pipeline(const std::vector<std::string>& timeframes, int head_1m = 0);
+  // `timeframes`: what to publish (the base included or not); all multiples of `base`, the
+  // stream's candle period (1m live; the main job replays 1h bars and builds 4h and 1d from them).
+  // `head_1m`: extra base bars to backfill before the longest period's start at the first bar.
+  // Throws std::invalid_argument for a timeframe shorter than the base or not a multiple of it.
+  explicit bar_pipeline(const std::vector<std::string>& timeframes, int head_1m = 0,
+                        std::chrono::milliseconds base = std::chrono::minutes(1));
 
-  // A stream candle of the 1m stream. Returns the bars it closed (possibly none, e.g. while a
+  // A stream candle of the base stream. Returns the bars it closed (possibly none, e.g. while a
   // backfill is pending).
   std::vector<published_bar> on_stream(const venue::candle& c);
 
@@ -68,7 +71,7 @@ class bar_pipeline {
   // The REST call failed: the hole stays (the aggregator marks the bars incomplete).
   std::vector<published_bar> backfill_failed(const backfill_request& r);
 
-  // `horizon_ms`: the time up to which 1m bars must have arrived (now - stale allowance).
+  // `horizon_ms`: the time up to which base bars must have arrived (now - stale allowance).
   time_result on_time(std::int64_t horizon_ms);
 
   // Gaps the aggregator saw that no backfill filled (for the log), oldest first.
@@ -76,23 +79,24 @@ class bar_pipeline {
   // Bad candles dropped (bar_error), with the reasons since the last call.
   [[nodiscard]] std::vector<std::string> take_errors();
 
-  // Start of the aggregated history (the first 1m bar fed), nullopt before it.
+  // Start of the aggregated history (the first base bar fed), nullopt before it.
   [[nodiscard]] std::optional<std::int64_t> first_fed() const { return first_fed_; }
   [[nodiscard]] std::optional<std::int64_t> last_fed() const { return agg_.last_base_open(); }
   // Where the first backfill starts for the first stream bar at `open_ms`.
   [[nodiscard]] std::int64_t history_start(std::int64_t open_ms) const;
   [[nodiscard]] std::chrono::milliseconds longest() const { return longest_; }
+  [[nodiscard]] std::chrono::milliseconds base() const { return std::chrono::milliseconds(base_ms); }
 
  private:
   void close_candidate(const venue::candle& c);
   std::vector<published_bar> drain();
   void feed(const venue::candle& c, bool backfilled, std::vector<published_bar>& out);
 
-  static constexpr std::int64_t base_ms = 60000;
+  std::int64_t base_ms = 60000;  // the stream's candle period
   bars::bar_aggregator agg_;
-  bool publish_1m_ = false;
+  bool publish_base_ = false;
   int head_1m_ = 0;
-  std::chrono::milliseconds longest_{base_ms};
+  std::chrono::milliseconds longest_;
   std::optional<venue::candle> running_;  // the newest stream candle not known closed
   std::deque<venue::candle> held_;         // closed stream bars waiting for a backfill
   std::optional<backfill_request> pending_;

@@ -310,3 +310,38 @@ TEST_CASE("pipeline rebuilds the recorded BTCUSDT 1m candles into 5m to 1d throu
     if (tf == "5m") CHECK(compared == static_cast<std::size_t>((end - d0) / (5 * M) - 1));
   }
 }
+
+TEST_CASE("pipeline on a 1h base (the main job's replay) builds 4h and 1d from closed 1h bars") {
+  constexpr std::int64_t H = 60 * M;
+  CHECK_THROWS_AS(bar_pipeline({"15m", "1h"}, 0, std::chrono::hours(1)), std::invalid_argument);  // shorter than the base
+  bar_pipeline p({"1h", "4h", "1d"}, 0, std::chrono::hours(1));
+  const std::int64_t day = 1'700'000'000'000 / (24 * H) * (24 * H);  // a UTC midnight
+  // Binance-style closed pushes for 25 hours: bar i opens at day + i h, high 100 + i, low 50 - i.
+  std::vector<published_bar> out;
+  for (int i = 0; i < 25; ++i) {
+    auto hi = std::to_string(100 + i), lo = std::to_string(50 - i), cl = std::to_string(70 + i);
+    append(out, p.on_stream(mk(day + i * H, "70", hi.c_str(), lo.c_str(), cl.c_str(), "2", true)));
+    if (i == 0) REQUIRE_FALSE(p.pending());  // starts on a day boundary: no head to backfill
+  }
+  int h1 = 0, h4 = 0, d1 = 0;
+  for (const auto& b : out) {
+    if (b.tf == "1h") ++h1;
+    if (b.tf == "4h") {
+      CHECK(b.b.open_time_ms == day + h4 * 4 * H);
+      CHECK(b.b.high == decimal::parse(std::to_string(100 + 4 * h4 + 3)));
+      CHECK(b.b.volume == decimal::parse("8"));
+      ++h4;
+    }
+    if (b.tf == "1d") {
+      CHECK(b.b.open_time_ms == day);
+      CHECK(b.b.high == decimal::parse("123"));
+      CHECK(b.b.low == decimal::parse("27"));
+      CHECK(b.b.close == decimal::parse("93"));
+      CHECK(b.b.complete);
+      ++d1;
+    }
+  }
+  CHECK(h1 == 25);
+  CHECK(h4 == 6);
+  CHECK(d1 == 1);
+}
