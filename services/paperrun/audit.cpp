@@ -1,0 +1,72 @@
+#include "audit.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+namespace pt::paperrun {
+
+namespace {
+
+bool is_confirmation(const std::string& payload) {
+  auto j = nlohmann::json::parse(payload, nullptr, false);
+  return j.is_object() && j.contains("protection") && j["protection"] == "confirmed";
+}
+
+}  // namespace
+
+protection_audit audit_protection(const std::vector<ledger_row>& rows, std::chrono::milliseconds limit) {
+  protection_audit a;
+  std::map<std::string, const ledger_row*> open;  // stream -> its PositionOpened awaiting confirmation
+  std::vector<double> latencies;
+  auto report_never = [&](const ledger_row& r) {
+    ++a.never;
+    a.problems.push_back(r.stream_id + ": entry at seq " + std::to_string(r.seq) + " never protected");
+  };
+  for (const auto& r : rows) {
+    if (r.type == "PositionOpened") {
+      ++a.entries;
+      if (auto it = open.find(r.stream_id); it != open.end()) report_never(*it->second);
+      open[r.stream_id] = &r;
+    } else if (r.type == "PositionUpdated" && is_confirmation(r.payload)) {
+      auto it = open.find(r.stream_id);
+      if (it == open.end()) continue;  // a later re-confirmation (a moved stop): not an entry's
+      const double ms = static_cast<double>(r.recorded_at_ns - it->second->recorded_at_ns) / 1e6;
+      latencies.push_back(ms);
+      if (ms <= static_cast<double>(limit.count())) {
+        ++a.protected_in_time;
+      } else {
+        ++a.late;
+        a.problems.push_back(r.stream_id + ": entry at seq " + std::to_string(it->second->seq) + " protected after " +
+                             std::to_string(static_cast<long long>(ms)) + " ms");
+      }
+      open.erase(it);
+    } else if (r.type == "PositionClosed") {
+      // Closed before any confirmation: the protection timeout flattened it, or it was never
+      // protected while open. Either way the entry was not protected in time.
+      if (auto it = open.find(r.stream_id); it != open.end()) {
+        report_never(*it->second);
+        open.erase(it);
+      }
+    }
+  }
+  for (const auto& [stream, r] : open) report_never(*r);
+  if (!latencies.empty()) {
+    std::sort(latencies.begin(), latencies.end());
+    a.max_latency_ms = latencies.back();
+    a.p50_latency_ms = latencies[latencies.size() / 2];
+  }
+  return a;
+}
+
+equity_check compare_equity(core::decimal fleet, core::decimal venue, core::decimal tolerance) {
+  equity_check c;
+  c.fleet = fleet;
+  c.venue = venue;
+  c.diff = fleet > venue ? fleet - venue : venue - fleet;
+  c.ok = c.diff <= tolerance;
+  return c;
+}
+
+}  // namespace pt::paperrun
