@@ -478,9 +478,13 @@ int main(int argc, char** argv) {
     if (cfg.ledger) g->ledger_thread = std::thread([g] { g->ledger_loop(); });
     else pt::log::warn("no ledger configured: StopTriggered is not recorded");
 
-    auto consumer = rt.system().spawn<caf::detached>([g](caf::event_based_actor*) -> caf::behavior {
-      return {[g](const pt::bus::envelope& e) { g->on_envelope(e); }};
-    });
+    // The state goes in as a spawn argument: CAF 0.17 aborts under UBSan on a capturing lambda
+    // that takes only `self` (it dereferences the empty argument tuple).
+    auto consumer = rt.system().spawn<caf::detached>(
+        [](caf::event_based_actor*, std::shared_ptr<guardian> st) -> caf::behavior {
+          return {[st](const pt::bus::envelope& e) { st->on_envelope(e); }};
+        },
+        g);
     rt.manage(consumer);
     pt::bus::consumer_config pc;
     pc.stream = "GUARDIAN";
