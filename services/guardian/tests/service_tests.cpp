@@ -8,6 +8,7 @@
 #include "protection_book.hpp"
 #include "replay/data_files.hpp"
 #include "testing/servers.hpp"
+#include "testing/service_process.hpp"
 #include "testing/venue_sim_process.hpp"
 
 #include <catch2/catch.hpp>
@@ -31,48 +32,8 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class service_process {
- public:
-  service_process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(fd >= 0);
-    std::fflush(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-  }
-  ~service_process() { stop(); }
-  int stop() {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return code_;
-  }
-  [[nodiscard]] std::string output() const { return slurp(log_); }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int code_ = -1;
-};
+using pt::testing::service_process;
+using pt::testing::slurp;
 
 // Every guardian.protection message in the GUARDIAN stream, from the start (ephemeral JS consumer).
 struct protection_reader {

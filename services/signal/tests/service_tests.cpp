@@ -7,6 +7,7 @@
 #include "helpers.hpp"
 #include "strategy/strategy.hpp"
 #include "testing/servers.hpp"
+#include "testing/service_process.hpp"
 #include "testing/venue_sim_process.hpp"
 
 #include <fcntl.h>
@@ -27,71 +28,8 @@ namespace st = pt::strategy;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The service binary with stdout+stderr in a file; SIGTERM then wait on destruction.
-class service_process {
- public:
-  service_process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(fd >= 0);
-    std::fflush(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-  }
-  ~service_process() { stop(); }
-  int stop() {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return code_;
-  }
-  // Exit code once it has exited by itself (-1 while it runs).
-  int exited(std::chrono::milliseconds wait) {
-    const auto end = std::chrono::steady_clock::now() + wait;
-    while (pid_ > 0 && std::chrono::steady_clock::now() < end) {
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        break;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return pid_ > 0 ? -1 : code_;
-  }
-  [[nodiscard]] std::string output() const { return slurp(log_); }
-  bool wait_for(const std::string& needle, std::chrono::milliseconds t) const {
-    const auto end = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < end) {
-      if (output().find(needle) != std::string::npos) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int code_ = -1;
-};
+using pt::testing::service_process;
+using pt::testing::slurp;
 
 struct nats_client {
   natsConnection* nc = nullptr;
