@@ -14,6 +14,7 @@
 #include "ledger/event.hpp"
 #include "ledger/store.hpp"
 #include "service/service.hpp"
+#include "venue/symbols.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -39,7 +40,7 @@ struct run_config {
   std::string protocol = "poloniex";
   std::string venue = "poloniex";
   std::vector<std::string> symbols;
-  std::chrono::milliseconds step{3600000};
+  std::string step = "1h";  // one base bar: the timeframe venue-sim replays and marketdata's base
   std::int64_t steps = 0;  // 0 = until the replay is exhausted
   std::chrono::milliseconds quiet{25};
   std::chrono::milliseconds settle_timeout{5000};
@@ -65,11 +66,6 @@ struct fleet_view {
   std::map<std::string, std::string> breakers;  // name -> state
   bool kill_switch = false;
 };
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, std::string base_tf) {
   return {[=](const pt::bus::envelope& e) {
@@ -127,7 +123,12 @@ run_config read_config(const pt::config::document& c) {
   if (!c.has("paperrun.symbols")) c.fail("paperrun.symbols", "required: the symbols the fleet trades (venue spelling)");
   r.symbols = c.get_string_list("paperrun.symbols");
   if (r.symbols.empty()) c.fail("paperrun.symbols", "must not be empty");
-  r.step = c.get_duration("paperrun.step", 1min, 24h, r.step);
+  r.step = c.get_string("paperrun.step", r.step);
+  try {
+    (void)pt::venue::parse_timeframe(r.step);
+  } catch (const std::exception& e) {
+    c.fail("paperrun.step", e.what());
+  }
   r.steps = c.get_int("paperrun.steps", 0, 10'000'000, r.steps);
   r.quiet = c.get_duration("paperrun.quiet", 1ms, 10s, r.quiet);
   r.settle_timeout = c.get_duration("paperrun.settle_timeout", 10ms, 10min, r.settle_timeout);
@@ -157,8 +158,9 @@ class conductor {
     pt::log::info("fleet up; stepping venue-sim", {{"market_time", market_time(status)}, {"steps", cfg_.steps}});
     const auto started = steady::now();
     std::int64_t done = 0;
+    const auto step_ms = pt::venue::duration_of(pt::venue::parse_timeframe(cfg_.step)).count();
     while (!stopping && (cfg_.steps == 0 || done < cfg_.steps)) {
-      auto st = control("POST", "/sim/clock", json{{"step_ms", cfg_.step.count()}}.dump());
+      auto st = control("POST", "/sim/clock", json{{"step_ms", step_ms}}.dump());
       ++done;
       settle();
       if (done % cfg_.summary_every == 0) print_summary(done, st, started);
@@ -357,14 +359,13 @@ int main(int argc, char** argv) {
   std::thread worker;
   const int rc = pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {
     auto view = std::make_shared<fleet_view>();
-    auto actor = rt.system().spawn(collector, view, std::string("1h"));
+    auto actor = rt.system().spawn(collector, view, cfg.step);
     rt.manage(actor);
     if (auto err = rt.bus().ensure_fleet_streams()) throw std::runtime_error("jetstream: " + pt::bus::describe(err));
     for (const auto& s : {"health.heartbeat.*", "exec.account", "risk.metrics", "signal.*.*"})
       if (auto sub = rt.bus().subscribe(s, actor); !sub) throw std::runtime_error(std::string("subscribe ") + s);
-    for (const auto& sym : cfg.symbols)
-      if (auto sub = rt.bus().subscribe("md." + cfg.venue + "." + lower(sym) + ".bar.*", actor); !sub)
-        throw std::runtime_error("subscribe bars");
+    if (auto sub = rt.bus().subscribe("md." + cfg.venue + ".*.bar." + cfg.step, actor); !sub)
+      throw std::runtime_error("subscribe bars");
     // The JetStream event path, read as plain subscriptions (no durable: the conductor only watches).
     for (const auto& s : {"trade.proposed", "trade.exit", "risk.decision.approved", "risk.decision.rejected", "risk.breaker.*",
                           "risk.killswitch", "exec.order.*", "exec.fill", "exec.position.*", "guardian.protection"})
