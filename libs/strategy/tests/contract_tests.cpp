@@ -1,37 +1,18 @@
 // The JSON of TradingSignal / TradeProposal validates against proto/schemas (signal.json,
 // trade.proposed.json: additionalProperties false, so every field must map 1:1).
+#include "bus/catalog.hpp"
 #include "helpers.hpp"
 
 #include <catch2/catch.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 namespace pt::strategy::test {
 
 namespace {
 
+// "" when valid, else the reason: the bus's own validator (libs/bus catalog).
 std::string validate(const std::string& schema_file, const nlohmann::json& doc) {
-  std::ifstream in(std::string(POLYTRADE_PROTO_DIR) + "/schemas/" + schema_file);
-  REQUIRE(in);
-  const auto schema_doc = nlohmann::json::parse(in);
-  valijson::Schema schema;
-  valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-  valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
-  parser.populateSchema(sa, schema);
-  valijson::Validator v(valijson::Validator::kStrongTypes);
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter da(doc);
-  if (v.validate(schema, da, &results)) return "";
-  std::string all;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) {
-    for (const auto& c : e.context) all += c;
-    all += ": " + e.description + "\n";
-  }
-  return all;
+  static const auto cat = pt::bus::catalog::load(POLYTRADE_PROTO_DIR);
+  return cat->validate_file(schema_file, doc).value_or("");
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // signal_engine without NATS: md.bar payloads in, the messages to publish out. Expected ids come
 // from the contracts (/tmp/contracts "Ids": <strategy>-<symbol>-<tf>-<bar open ms>, -p, -x) with
 // the open times written out by hand; stops from a naive ATR loop here; payloads are checked
-// against proto/schemas with valijson.
+// against proto/schemas with the bus's schema catalog.
 #include "engine.hpp"
 #include "helpers.hpp"
 #include "strategy/params.hpp"

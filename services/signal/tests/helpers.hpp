@@ -1,18 +1,14 @@
 #pragma once
 // Test helpers: md.bar.json payloads built by hand, the recorded BTCUSDT bars (Binance USD-M,
 // ../shared/data/freqtrade_marketlab: 1h grouped into 4h here, and 1d) in the order marketdata
-// would publish them, and a JSON-Schema check with valijson against proto/schemas.
+// would publish them, and a JSON-Schema check against proto/schemas (libs/bus catalog).
+#include "bus/catalog.hpp"
 #include "core/time.hpp"
 #include "replay/data_files.hpp"
 #include "strategy/types.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -99,31 +95,11 @@ inline std::vector<rec_bar> recorded_btc() {
   return out;
 }
 
-// "" when `doc` validates against proto/schemas/<schema_file>, else every error.
-// Parsed schemas are kept (the recorded-data case validates thousands of payloads).
+// "" when `doc` validates against proto/schemas/<schema_file>, else the reason: the bus's own
+// validator (libs/bus catalog), loaded once (the recorded-data case validates thousands of payloads).
 inline std::string validate(const std::string& schema_file, const nlohmann::json& doc) {
-  static std::map<std::string, std::unique_ptr<valijson::Schema>> cache;
-  auto& schema = cache[schema_file];
-  if (!schema) {
-    std::ifstream in(std::string(POLYTRADE_PROTO_DIR) + "/schemas/" + schema_file);
-    REQUIRE(in);
-    const auto schema_doc = nlohmann::json::parse(in);
-    schema = std::make_unique<valijson::Schema>();
-    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-    valijson::adapters::NlohmannJsonAdapter sa(schema_doc);
-    parser.populateSchema(sa, *schema);
-  }
-  valijson::Validator v(valijson::Validator::kStrongTypes);
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter da(doc);
-  if (v.validate(*schema, da, &results)) return "";
-  std::string all;
-  valijson::ValidationResults::Error e;
-  while (results.popError(e)) {
-    for (const auto& c : e.context) all += c;
-    all += ": " + e.description + "\n";
-  }
-  return all;
+  static const auto cat = pt::bus::catalog::load(POLYTRADE_PROTO_DIR);
+  return cat->validate_file(schema_file, doc).value_or("");
 }
 
 }  // namespace pt::signal_service::test
