@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # The README's main command: installs what it needs on a fresh Debian 12 (as root), builds,
-# starts a private nats-server and PostgreSQL when NATS_URL / DATABASE_URL are not set, runs
-# the fleet under the supervisor and prints its health. Ctrl-C stops everything it started.
-#   POLYTRADE_RUN_SECONDS=N   stop by itself after N seconds (demos, CI smoke)
-#   POLYTRADE_MANIFEST=path   another fleet manifest (default deploy/fleet.local.yaml)
-#   POLYTRADE_DATA_DIR=dir    where the private nats/postgres data live (default .data/)
+# starts a private nats-server and PostgreSQL when NATS_URL / DATABASE_URL are not set, then
+# paper-trades: venue-sim replays the recorded data (../shared/data or $POLYTRADE_DATA) in
+# lockstep on the Poloniex protocol, the supervisor runs the trading fleet against it
+# (deploy/fleet.paper.yaml), and paperrun steps the replay, prints a one-screen summary every
+# simulated week and a final report. The exit code is paperrun's: 0 only when the run traded,
+# protected every entry within 2 s and its equity equals venue-sim's. Ctrl-C stops everything.
+#   POLYTRADE__PAPERRUN__STEPS=N   stop after N bars (default: the whole replay)
+#   POLYTRADE_SIM_START=ISO-8601   market time at start (default: venue-sim's, data start + 30 d)
+#   POLYTRADE_PAPER_BALANCE=USDT   the paper account's balance (default 10000)
+#   POLYTRADE_SIM_PORT=P           venue-sim REST P, WebSocket P+1, control P+90 (default 18100)
+#   POLYTRADE_MANIFEST=path        run that manifest instead (no venue-sim, no paperrun), e.g.
+#                                  deploy/fleet.local.yaml; POLYTRADE_RUN_SECONDS=N stops it
+#   POLYTRADE_DATA_DIR=dir         where the private nats/postgres data live (default .data/)
 #   POLYTRADE_NATS_PORT, POLYTRADE_NATS_MONITOR_PORT, POLYTRADE_PG_PORT   their ports
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,14 +32,21 @@ export POLYTRADE_BIN="$BIN"
 for d in "$BIN"/*/; do PATH="${d%/}:$PATH"; done
 export PATH
 export POLYTRADE_DATA=${POLYTRADE_DATA:-$(cd .. && pwd)/shared/data}
+PAPER=1
+[[ -n "${POLYTRADE_MANIFEST:-}" ]] && PAPER=0
 
-NATS_PID="" PG_DIR="" SUP_PID=""
+NATS_PID="" PG_DIR="" SUP_PID="" SIM_PID=""
 cleanup() {
   trap - INT TERM EXIT
   if [[ -n "$SUP_PID" ]] && kill -0 "$SUP_PID" 2>/dev/null; then
     infra_log "stopping the fleet"
     kill -TERM "$SUP_PID" 2>/dev/null || true
     wait "$SUP_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$SIM_PID" ]] && kill -0 "$SIM_PID" 2>/dev/null; then
+    kill -TERM "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+    infra_log "venue-sim stopped"
   fi
   [[ -n "$PG_DIR" ]] && infra_stop_pg "$PG_DIR"
   infra_stop_nats "$NATS_PID"
@@ -42,25 +57,31 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 DATA_DIR=$(infra_pick_data_dir "${POLYTRADE_DATA_DIR:-$ROOT/.data}")
+if ((PAPER)); then
+  # A paper run is reproducible: it starts from an empty ledger, empty streams and no guardian
+  # state. Each run keeps its own folder (the last one stays for a look after the run).
+  RUN_DIR="$DATA_DIR/paper"
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"
+  NATS_DATA="$RUN_DIR/nats" PG_DATA="$RUN_DIR/pg"
+else
+  NATS_DATA="$DATA_DIR/nats" PG_DATA="$DATA_DIR/pg"
+fi
 if [[ -z "${NATS_URL:-}" ]]; then
   port=${POLYTRADE_NATS_PORT:-14222}
-  infra_start_nats "$DATA_DIR/nats" "$port" "${POLYTRADE_NATS_MONITOR_PORT:-18222}"
+  infra_start_nats "$NATS_DATA" "$port" "${POLYTRADE_NATS_MONITOR_PORT:-18222}"
   export NATS_URL="nats://127.0.0.1:$port"
 else
   infra_log "using NATS at $NATS_URL"
 fi
 if [[ -z "${DATABASE_URL:-}" ]]; then
   port=${POLYTRADE_PG_PORT:-15432}
-  PG_DIR="$DATA_DIR/pg"
+  PG_DIR="$PG_DATA"
   infra_start_pg "$PG_DIR" "$port"
   export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/polytrade"
 else
   infra_log "using the PostgreSQL given in DATABASE_URL"
 fi
-
-MANIFEST=${POLYTRADE_MANIFEST:-deploy/fleet.local.yaml}
-"$BIN/supervisor/supervisor" --manifest "$MANIFEST" &
-SUP_PID=$!
 
 # Health of the infrastructure, then of the fleet (the supervisor answers ctl.supervisor.status).
 print_health() {
@@ -76,18 +97,80 @@ print_health() {
   "$BIN/ptctl/ptctl" status --wait "${1:-2s}" || echo "supervisor  no answer to ctl.supervisor.status"
   echo
 }
-sleep 2
-print_health 10s
-infra_log "fleet running; Ctrl-C stops everything"
 
-if [[ -n "${POLYTRADE_RUN_SECONDS:-}" ]]; then
-  end=$((SECONDS + POLYTRADE_RUN_SECONDS))
-  while ((SECONDS < end)) && kill -0 "$SUP_PID" 2>/dev/null; do sleep 1; done
-  print_health
-else
-  while kill -0 "$SUP_PID" 2>/dev/null; do
-    sleep "${POLYTRADE_HEALTH_EVERY:-60}" &
-    wait $! || true
-    kill -0 "$SUP_PID" 2>/dev/null && print_health
-  done
+if ((!PAPER)); then
+  "$BIN/supervisor/supervisor" --manifest "$POLYTRADE_MANIFEST" &
+  SUP_PID=$!
+  sleep 2
+  print_health 10s
+  infra_log "fleet running; Ctrl-C stops everything"
+  if [[ -n "${POLYTRADE_RUN_SECONDS:-}" ]]; then
+    end=$((SECONDS + POLYTRADE_RUN_SECONDS))
+    while ((SECONDS < end)) && kill -0 "$SUP_PID" 2>/dev/null; do sleep 1; done
+    print_health
+  else
+    while kill -0 "$SUP_PID" 2>/dev/null; do
+      sleep "${POLYTRADE_HEALTH_EVERY:-60}" &
+      wait $! || true
+      kill -0 "$SUP_PID" 2>/dev/null && print_health
+    done
+  fi
+  exit 0
 fi
+
+# ---- paper trading against venue-sim ----------------------------------------------------------
+[[ -d "$POLYTRADE_DATA/freqtrade_marketlab" ]] || infra_die "no recorded data in $POLYTRADE_DATA (set POLYTRADE_DATA); \
+fetching public candles from the venue is not built yet, and this machine reaches no venue anyway"
+
+# Paper keys are venue-sim's own: real keys in this environment never reach the simulator.
+export POLONIEX_API_KEY=venue-sim-key POLONIEX_API_SECRET=venue-sim-secret
+export VENUE_SIM_ACCOUNTS="venue-sim-key:venue-sim-secret:${POLYTRADE_PAPER_BALANCE:-10000}"
+unset BINANCE_API_KEY BINANCE_API_SECRET POLYTRADE_LIVE
+if [[ -z "${POLYTRADE_CTL_TOKEN:-}" ]]; then
+  POLYTRADE_CTL_TOKEN=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  export POLYTRADE_CTL_TOKEN
+  infra_log "POLYTRADE_CTL_TOKEN not set: made a random operator token for this run (not shown)"
+fi
+
+SIM_PORT=${POLYTRADE_SIM_PORT:-18100}
+SIM_WS=$((SIM_PORT + 1)) SIM_CONTROL=$((SIM_PORT + 90))
+for p in "$SIM_PORT" "$SIM_WS" "$SIM_CONTROL"; do
+  infra_port_busy "$p" && infra_die "port $p is already in use: cannot start venue-sim (POLYTRADE_SIM_PORT moves it)"
+done
+# The configs in deploy/paper name the default ports; these overrides follow POLYTRADE_SIM_PORT.
+for svc in MARKETDATA GUARDIAN EXECUTION; do export "POLYTRADE__${svc}__REST_URL=http://127.0.0.1:$SIM_PORT"; done
+export POLYTRADE__MARKETDATA__WS_URL="ws://127.0.0.1:$SIM_WS/ws/v3/public"
+export POLYTRADE__GUARDIAN__WS_URL="ws://127.0.0.1:$SIM_WS/ws/v3/public"
+export POLYTRADE__EXECUTION__WS_URL="ws://127.0.0.1:$SIM_WS/ws/v3/private"
+export POLYTRADE__PAPERRUN__CONTROL_URL="http://127.0.0.1:$SIM_CONTROL"
+export POLYTRADE__GUARDIAN__STATE_FILE="$RUN_DIR/guardian-state.json"
+export POLYTRADE__PAPERRUN__REPORT_FILE="$RUN_DIR/report.json"
+
+sim_args=(--protocols poloniex --poloniex-port "$SIM_PORT" --poloniex-ws-port "$SIM_WS" --control-port "$SIM_CONTROL"
+  --symbols BTC,ETH --timeframe 1h --pace lockstep --data "$POLYTRADE_DATA" --ready-file "$RUN_DIR/venue-sim.json")
+[[ -n "${POLYTRADE_SIM_START:-}" ]] && sim_args+=(--start "$POLYTRADE_SIM_START")
+"$BIN/venue-sim/venue-sim" "${sim_args[@]}" >"$RUN_DIR/venue-sim.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 1 300); do
+  [[ -s "$RUN_DIR/venue-sim.json" ]] && break
+  kill -0 "$SIM_PID" 2>/dev/null || { tail -5 "$RUN_DIR/venue-sim.log" >&2; infra_die "venue-sim exited at start"; }
+  sleep 0.1
+done
+[[ -s "$RUN_DIR/venue-sim.json" ]] || infra_die "venue-sim not ready within 30 s; see $RUN_DIR/venue-sim.log"
+infra_log "venue-sim up (Poloniex v3 on 127.0.0.1:$SIM_PORT, ws :$SIM_WS, control :$SIM_CONTROL, lockstep): $(cat "$RUN_DIR/venue-sim.json")"
+
+# The fleet's JSON logs go to a file; the terminal shows paperrun's summaries.
+"$BIN/supervisor/supervisor" --manifest deploy/fleet.paper.yaml >"$RUN_DIR/fleet.log" 2>&1 &
+SUP_PID=$!
+infra_log "fleet starting under the supervisor (logs: $RUN_DIR/fleet.log)"
+sleep 1
+rc=0
+"$BIN/paperrun/paperrun" --config deploy/paper/paperrun.yaml 2> >(grep -v '^{.*"level":"\(info\|debug\)"' >&2) || rc=$?
+print_health
+if ((rc != 0)); then
+  infra_log "paper run FAILED (paperrun exit $rc); the fleet's last errors:"
+  grep '"level":"\(error\|fatal\)"' "$RUN_DIR/fleet.log" | tail -20 >&2 || true
+else
+  infra_log "paper run passed; report: $RUN_DIR/report.json"
+fi
+exit "$rc"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Runs the README's main command (deploy/main.sh) against an already built tree on free ports
-# and checks what it promises: nats and postgres up, the supervisor reporting the example as
-# running, the ledger healthy, and a clean stop that leaves no process behind.
+# and checks what it promises.
+#   1. The paper run on a window of the recorded data that holds a trade (30 days from venue-sim's
+#      default start): nats and postgres up, venue-sim in lockstep, the five trading services
+#      running under the supervisor, the final report PASS (> 0 trades, every entry protected
+#      within 2 s from the ledger, equity equal to venue-sim's), a clean stop, no port left open.
+#   2. The backbone mode (POLYTRADE_MANIFEST): the supervisor and the example, health printed.
+# Without ../shared/data (or $POLYTRADE_DATA) the paper part is skipped with a line saying so.
 set -uo pipefail
 
 free_port() {
@@ -12,22 +17,55 @@ free_port() {
   done
   return 1
 }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A base P with P, P+1 and P+90 free (venue-sim's REST, WebSocket and control ports).
+free_sim_base() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 30000))
+    port_open "$p" || port_open $((p + 1)) || port_open $((p + 90)) || { echo "$p"; return 0; }
+  done
+  return 1
+}
 export POLYTRADE_NATS_PORT=$(free_port) POLYTRADE_NATS_MONITOR_PORT=$(free_port) POLYTRADE_PG_PORT=$(free_port)
 rm -rf "${POLYTRADE_DATA_DIR:?}"
-
-out=$(bash deploy/main.sh 2>&1)
-rc=$?
+out=""
 fail() { printf 'FAIL: %s\n--- output ---\n%s\n' "$1" "$out" | grep -v '^{"' ; exit 1; }
+ports_closed() {
+  for port in "$@"; do port_open "$port" && fail "port $port still open after the stop"; done
+  return 0
+}
 
-((rc == 0)) || fail "main.sh exited with $rc"
-grep -q "^nats        ok  nats://127.0.0.1:$POLYTRADE_NATS_PORT" <<<"$out" || fail "nats not reported ok"
-grep -q "^postgresql  ok  127.0.0.1:$POLYTRADE_PG_PORT/polytrade" <<<"$out" || fail "postgres not reported ok"
+data=${POLYTRADE_DATA:-$(cd .. && pwd)/shared/data}
+if [[ -d "$data/freqtrade_marketlab" ]]; then
+  export POLYTRADE_SIM_PORT=$(free_sim_base)
+  out=$(POLYTRADE__PAPERRUN__STEPS=${FLEET_TEST_STEPS:-720} POLYTRADE__PAPERRUN__SUMMARY_EVERY=240 bash deploy/main.sh 2>&1)
+  rc=$?
+  ((rc == 0)) || fail "the paper run exited with $rc"
+  grep -q "^nats        ok  nats://127.0.0.1:$POLYTRADE_NATS_PORT" <<<"$out" || fail "nats not reported ok"
+  grep -q "^postgresql  ok  127.0.0.1:$POLYTRADE_PG_PORT/polytrade" <<<"$out" || fail "postgres not reported ok"
+  grep -q "venue-sim up (Poloniex v3 on 127.0.0.1:$POLYTRADE_SIM_PORT.*lockstep" <<<"$out" || fail "venue-sim not started in lockstep"
+  for svc in marketdata guardian risk execution signal; do
+    grep -Eq "^(true|false) +[0-9]+ +[0-9T:.Z-]+ +$svc +[0-9]+ +0 +0 +running" <<<"$out" || fail "$svc not running (no restart) at the end"
+  done
+  grep -q "^=== paper run  step 240 / " <<<"$out" || fail "no live summary printed"
+  grep -Eq "^trades \(entries in the ledger\): [1-9][0-9]* +ok" <<<"$out" || fail "no trade"
+  grep -Eq "^protected within 2000 ms: ([0-9]+) of \1 .* ok" <<<"$out" || fail "an entry not protected within 2 s"
+  grep -Eq "^equity: fleet [0-9.]+, venue-sim [0-9.]+ +equal" <<<"$out" || fail "equity differs from venue-sim's"
+  grep -q "^result: PASS" <<<"$out" || fail "the final report did not PASS"
+  grep -q "\[infra\] stopped cleanly" <<<"$out" || fail "no clean stop"
+  ports_closed "$POLYTRADE_NATS_PORT" "$POLYTRADE_PG_PORT" "$POLYTRADE_SIM_PORT" $((POLYTRADE_SIM_PORT + 1)) $((POLYTRADE_SIM_PORT + 90))
+  echo "paper run OK: $(grep -E '^trades|^protected|^equity: fleet|^closed trades' <<<"$out" | tr '\n' ';')"
+else
+  echo "SKIP paper run: no recorded data in $data"
+fi
+
+out=$(POLYTRADE_MANIFEST=deploy/fleet.local.yaml POLYTRADE_RUN_SECONDS=3 bash deploy/main.sh 2>&1)
+rc=$?
+((rc == 0)) || fail "main.sh (backbone manifest) exited with $rc"
 grep -q '^ledger: {"healthy":true' <<<"$out" || fail "ledger not reported healthy"
 grep -Eq "^false +[0-9]+ +[0-9T:.Z-]+ +example +[0-9]+ +0 +0 +running" <<<"$out" || fail "example not running in ptctl status"
-grep -q '"msg":"up: first heartbeat' <<<"$out" || fail "supervisor never saw the example heartbeat"
 grep -q "\[infra\] stopped cleanly" <<<"$out" || fail "no clean stop"
-for port in "$POLYTRADE_NATS_PORT" "$POLYTRADE_PG_PORT"; do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && fail "port $port still open after the stop"
-done
-echo "main command OK: nats :$POLYTRADE_NATS_PORT, postgres :$POLYTRADE_PG_PORT, example running, clean stop"
+ports_closed "$POLYTRADE_NATS_PORT" "$POLYTRADE_PG_PORT"
+echo "main command OK: nats :$POLYTRADE_NATS_PORT, postgres :$POLYTRADE_PG_PORT, paper run passed, backbone example running, clean stops"
 rm -rf "${POLYTRADE_DATA_DIR:?}"

@@ -103,6 +103,11 @@ http_response binance_connector::signed_call(const std::string& method, const st
       kind, charges);
 }
 
+nlohmann::json binance_connector::algo_call(const std::string& method, const std::string& path,
+                                            const pv::query_params& q, request_kind kind) {
+  return nlohmann::json::parse(signed_call(method, path, q, kind, 1, method == "POST").body, nullptr, false);
+}
+
 void binance_connector::sync_clock() {
   clock_synced_ = true;
   session_.sync_clock([this] { return server_time(); });

@@ -8,6 +8,8 @@
 #include "rest_session.hpp"
 #include "venue/venue.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -79,6 +81,11 @@ class binance_connector final : public pv::venue {
   [[nodiscard]] rest_session& session() { return session_; }
   // The instrument (loaded from the venue on first use); throws venue_error(reject) if unknown.
   [[nodiscard]] pv::instrument instrument_of(const std::string& symbol);
+  // The Algo Service (exchanges.md B7: /fapi/v1/algoOrder, openAlgoOrders, algoOpenOrders), which
+  // the venue interface has no words for: one signed call (weight 1; a POST counts as an order)
+  // and its JSON answer (discarded JSON when the body is not JSON). Throws venue_error like the rest.
+  nlohmann::json algo_call(const std::string& method, const std::string& path, const pv::query_params& q,
+                           pv::request_kind kind);
 
  private:
   http_response get_public(const std::string& path, const pv::query_params& q, std::int64_t weight);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -205,28 +206,37 @@ runtime::~runtime() {
   }
   // Wait for them to be gone: a managed actor may be mid-message and use bus_ (UBSan caught the
   // supervisor's tick dereferencing the reset bus).
-  bool timed_out = false;
+  // An actor busy in a blocking venue call sees the exit only when the call returns: warn at 5 s,
+  // give it 30 s in all, then end the process. A shutdown that hangs forever is worse than a hard
+  // exit: the supervisor restarts what exits, not what hangs (the leaked bus's own actors would
+  // keep ~actor_system waiting for good).
   if (!actors.empty()) {
     caf::scoped_actor self{sys_};
     for (auto& a : actors) {
       self->monitor(a);
       self->send_exit(a, caf::exit_reason::user_shutdown);
     }
-    for (std::size_t i = 0; i < actors.size(); ++i) {
-      self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(5)) >> [&] { timed_out = true; });
-      if (timed_out) {
-        log::error("managed actors did not stop within 5 s", {{"left", actors.size() - i}});
-        break;
+    const auto begun = std::chrono::steady_clock::now();
+    std::size_t left = actors.size();
+    bool warned = false;
+    while (left > 0) {
+      bool timed_out = false;
+      self->receive([&](const caf::down_msg&) { --left; },
+                    caf::after(std::chrono::seconds(1)) >> [&] { timed_out = true; });
+      if (!timed_out) continue;
+      const auto waited = std::chrono::steady_clock::now() - begun;
+      if (!warned && waited >= std::chrono::seconds(5)) {
+        log::error("managed actors did not stop within 5 s; waiting up to 30 s", {{"left", left}});
+        warned = true;
+      }
+      if (waited >= std::chrono::seconds(30)) {
+        log::fatal("managed actors did not stop within 30 s: exiting without a clean shutdown", {{"left", left}});
+        std::fflush(nullptr);
+        std::_Exit(exit_failure);
       }
     }
   }
   stop_heartbeat();
-  if (timed_out) {
-    // A live actor may still use the bus: leaking it at shutdown beats a use-after-free.
-    log::error("bus left open at shutdown: managed actors still running");
-    (void)bus_.release();
-    return;
-  }
   bus_.reset();
 }
 

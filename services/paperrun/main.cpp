@@ -65,9 +65,20 @@ struct fleet_view {
   std::uint64_t proposals = 0, approved = 0, rejected = 0, exits = 0, fills = 0, entries = 0, closes = 0;
   std::map<std::string, std::string> breakers;  // name -> state
   bool kill_switch = false;
+  // Work the fleet has started and not finished: a step waits for these (settle), so a decision
+  // taken on a bar is sent, filled and protected before the market moves on. Quiet alone is not
+  // enough: execution's REST calls to the venue are silent on the bus.
+  std::set<std::string> pending_proposals;   // proposal_id without a risk decision yet
+  std::set<std::string> pending_decisions;   // approved decision_id without a final entry order state
+  std::set<std::string> unprotected;         // symbols opened and not yet armed by the guardian
+  std::set<std::string> closing;             // symbols with a trade.exit close not yet flat
+  std::uint64_t settle_timeouts = 0;
+  [[nodiscard]] std::size_t in_flight() const {
+    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size();
+  }
 };
 
-caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, std::string base_tf) {
+caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, std::string base_tf, bool guardian_protects) {
   return {[=](const pt::bus::envelope& e) {
     if (e.needs_ack()) (void)e.ack();
     const auto& s = e.subject;
@@ -95,20 +106,49 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
     }
     v->last_decision_msg = steady::now();
     ++v->decision_msgs;
-    if (s == "trade.proposed") ++v->proposals;
-    else if (s == "trade.exit") ++v->exits;
-    else if (s == "risk.decision.approved") ++v->approved;
-    else if (s == "risk.decision.rejected") ++v->rejected;
-    else if (s == "exec.fill") ++v->fills;
-    else if (s == "risk.killswitch") v->kill_switch = e.body.value("active", false);
-    else if (starts("risk.breaker.")) v->breakers[e.body.value("name", s)] = e.body.value("state", "");
-    else if (starts("exec.position.")) {
-      const auto sym = e.body.value("symbol", "");
+    const auto& b = e.body;
+    if (s == "trade.proposed") {
+      ++v->proposals;
+      v->pending_proposals.insert(b.value("proposal_id", ""));
+    } else if (s == "trade.exit") {
+      ++v->exits;
+      if (b.value("kind", "") == "close") {
+        const auto sym = b.value("symbol", "");
+        if (v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat") v->closing.insert(sym);
+      }
+    } else if (s == "risk.decision.approved") {
+      ++v->approved;
+      v->pending_proposals.erase(b.value("proposal_id", ""));
+      v->pending_decisions.insert(b.value("decision_id", ""));
+    } else if (s == "risk.decision.rejected") {
+      ++v->rejected;
+      v->pending_proposals.erase(b.value("proposal_id", ""));
+    } else if (s == "exec.fill") {
+      ++v->fills;
+    } else if (starts("exec.order.")) {
+      const auto state = b.value("state", "");
+      if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
+        v->pending_decisions.erase(b.value("decision_id", ""));
+    } else if (s == "guardian.protection") {
+      if (b.value("state", "") == "armed") v->unprotected.erase(b.value("symbol", ""));
+    } else if (s == "risk.killswitch") {
+      v->kill_switch = b.value("active", false);
+    } else if (starts("risk.breaker.")) {
+      v->breakers[b.value("name", s)] = b.value("state", "");
+    } else if (starts("exec.position.")) {
+      const auto sym = b.value("symbol", "");
       const bool was_open = v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat";
-      const bool is_open = e.body.value("side", "flat") != "flat";
-      if (!was_open && is_open) ++v->entries;
+      const bool is_open = b.value("side", "flat") != "flat";
+      if (!was_open && is_open) {
+        ++v->entries;
+        if (guardian_protects) v->unprotected.insert(sym);
+      }
       if (was_open && !is_open) ++v->closes;
-      v->positions[sym] = e.body;
+      if (!is_open) {
+        v->unprotected.erase(sym);
+        v->closing.erase(sym);
+      }
+      v->positions[sym] = b;
     }
   }};
 }
@@ -203,19 +243,32 @@ class conductor {
     return false;
   }
 
-  // Returns when nothing happened on the decision path for `quiet`, or after settle_timeout.
+  // Returns when no work is in flight (fleet_view::in_flight) and nothing happened on the decision
+  // path for `quiet`; or after settle_timeout, counted and logged (the run goes on, less exact).
   void settle() {
     const auto deadline = steady::now() + cfg_.settle_timeout;
     std::this_thread::sleep_for(cfg_.quiet);
     while (steady::now() < deadline) {
       steady::time_point last;
+      std::size_t busy = 0;
       {
         std::lock_guard lock(view_->mu);
         last = view_->last_decision_msg;
+        busy = view_->in_flight();
       }
-      if (steady::now() - last >= cfg_.quiet) return;
+      if (busy == 0 && steady::now() - last >= cfg_.quiet) return;
       std::this_thread::sleep_for(cfg_.quiet / 4 + 1ms);
     }
+    std::lock_guard lock(view_->mu);
+    ++view_->settle_timeouts;
+    pt::log::warn("the fleet did not settle within settle_timeout; stepping on",
+                  {{"proposals", view_->pending_proposals.size()}, {"decisions", view_->pending_decisions.size()},
+                   {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}});
+    // What is still pending then is forgotten: one lost message must not slow every later step.
+    view_->pending_proposals.clear();
+    view_->pending_decisions.clear();
+    view_->unprotected.clear();
+    view_->closing.clear();
   }
 
   void print_summary(std::int64_t step, const json& st, steady::time_point started) {
@@ -292,7 +345,8 @@ class conductor {
       std::lock_guard lock(view_->mu);
       if (view_->account) fleet_equity = decimal::parse(view_->account->value("equity", "0"));
       report["fleet"] = {{"proposals", view_->proposals}, {"approved", view_->approved}, {"rejected", view_->rejected},
-                         {"entries", view_->entries}, {"closes", view_->closes}, {"fills", view_->fills}, {"exits", view_->exits}};
+                         {"entries", view_->entries}, {"closes", view_->closes}, {"fills", view_->fills}, {"exits", view_->exits},
+                         {"settle_timeouts", view_->settle_timeouts}};
       if (view_->metrics) report["risk"] = *view_->metrics;
     }
     // The ledger: every entry protected in time.
@@ -328,6 +382,20 @@ class conductor {
     for (const auto& p : audit.problems) std::printf("  %s\n", p.c_str());
     std::printf("equity: fleet %s, venue-sim %s   %s\n", report["equity"]["fleet"].get<std::string>().c_str(),
                 venue_equity.to_string().c_str(), eq.ok ? "equal" : "FAIL: differ");
+    // The trades' outcome, from the ledger's PositionClosed events (realized PnL after fees).
+    decimal realized;
+    int wins = 0, losses = 0;
+    for (const auto& r : rows)
+      if (r.type == "PositionClosed") {
+        const auto j = json::parse(r.payload, nullptr, false);
+        if (!j.is_object() || !j.contains("realized_pnl")) continue;
+        const auto pnl = decimal::parse(j["realized_pnl"].get<std::string>());
+        realized += pnl;
+        (pnl.is_positive() ? wins : losses) += 1;
+      }
+    report["trades"] = {{"closed", wins + losses}, {"wins", wins}, {"losses", losses}, {"realized_pnl", realized.to_string()}};
+    std::printf("closed trades %d (%d won, %d lost), realized PnL after fees %s; settle timeouts %llu\n", wins + losses, wins,
+                losses, realized.to_string().c_str(), static_cast<unsigned long long>(report["fleet"]["settle_timeouts"].get<std::uint64_t>()));
     std::printf("%s\n", report["fleet"].dump().c_str());
     std::printf("result: %s\n", all_ok ? "PASS" : "FAIL");
     std::fflush(stdout);
@@ -359,7 +427,7 @@ int main(int argc, char** argv) {
   std::thread worker;
   const int rc = pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {
     auto view = std::make_shared<fleet_view>();
-    auto actor = rt.system().spawn(collector, view, cfg.step);
+    auto actor = rt.system().spawn(collector, view, cfg.step, cfg.protocol == "poloniex");
     rt.manage(actor);
     if (auto err = rt.bus().ensure_fleet_streams()) throw std::runtime_error("jetstream: " + pt::bus::describe(err));
     for (const auto& s : {"health.heartbeat.*", "exec.account", "risk.metrics", "signal.*.*"})

@@ -248,6 +248,21 @@ TEST_CASE("example: heartbeats, and says goodbye with a final 'stopping' heartbe
   CHECK(ex.wait(5s) == 0);
 }
 
+TEST_CASE("example: an actor busy past 5 s at SIGTERM delays the exit but does not hang it") {
+  pt::testing::nats_server nats;
+  auto dir = pt::testing::make_temp_dir("pt-example-slow");
+  child ex({EXAMPLE_BIN, "--slow-stop"}, {{"NATS_URL", nats.url()}}, dir + "/out.log");
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (ex.output().find("\"started\"") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ::kill(ex.pid(), SIGTERM);
+  const auto code = ex.wait(20s);
+  INFO(ex.output());
+  REQUIRE(code);
+  CHECK(*code == 0);
+  CHECK(ex.output().find("did not stop within 5 s") != std::string::npos);
+}
+
 // Hidden until proto/subjects.json lists ctl.example.ping (the strict catalog drops it before).
 TEST_CASE("example: answers ctl.example.ping") {
   pt::testing::nats_server nats;

@@ -1,0 +1,1210 @@
+// execution: the order manager. risk.decision.approved in (JetStream), market entry on the venue
+// with the ledger intent appended and flushed before the send, then protection (Binance: a native
+// STOP_MARKET closePosition on the Algo Service; Poloniex: the guardian), exits, the kill switch,
+// exec.* out. One PostgreSQL advisory lock makes a second instance a standby. See README.md.
+#include "bus/bus.hpp"
+#include "connectors/binance_connector.hpp"
+#include "connectors/poloniex_connector.hpp"
+#include "control/control.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/time.hpp"
+#include "ledger/appender.hpp"
+#include "oms/oms.hpp"
+#include "service/service.hpp"
+#include "venue/rate_limiter.hpp"
+#include "venue/signing.hpp"
+
+#include <caf/all.hpp>
+#include <pqxx/pqxx>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pt::venue::order)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pt::venue::fill)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pt::venue::position)
+
+namespace {
+
+namespace pv = pt::venue;
+namespace oms = pt::oms;
+using json = nlohmann::json;
+using pt::core::decimal;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+using order_atom = caf::atom_constant<caf::atom("ex_order")>;
+using fill_atom = caf::atom_constant<caf::atom("ex_fill")>;
+using pos_atom = caf::atom_constant<caf::atom("ex_pos")>;
+using tick_atom = caf::atom_constant<caf::atom("ex_tick")>;
+using lease_atom = caf::atom_constant<caf::atom("ex_lease")>;
+using deadline_atom = caf::atom_constant<caf::atom("ex_dline")>;
+
+// ---- configuration --------------------------------------------------------------------------
+struct exec_config {
+  std::string venue = "poloniex";
+  std::string rest_url;  // "" = the live venue
+  std::string ws_url;    // Poloniex: the private socket URL; Binance: the ws base URL
+  std::string mode = "paper";
+  std::vector<std::string> symbols;
+  int leverage = 3;
+  pv::margin_mode margin = pv::margin_mode::cross;
+  pv::position_mode pos_mode = pv::position_mode::one_way;
+  bool enforce_settings = true;
+  std::string protection;  // native | guardian ("" = by venue)
+  std::chrono::milliseconds protection_timeout{2000};
+  std::chrono::milliseconds account_interval{5000};
+  std::chrono::milliseconds fill_wait{5000};
+  std::chrono::milliseconds lease_retry{1000};
+  std::int64_t lease_key = 0x70746578656300;  // "ptexec\0": one per venue account in practice
+  bool reconcile = true;
+  // Slippage guard: an entry is refused when the mark moved more than this fraction away from
+  // the decision's price (the decision is stale: its sizing and stop were for another market).
+  decimal max_entry_deviation = decimal::parse("0.01");
+  std::string api_key, api_secret;  // environment only
+};
+
+bool loopback(const std::string& url) {
+  return url.find("://127.0.0.1") != std::string::npos || url.find("://localhost") != std::string::npos ||
+         url.find("://[::1]") != std::string::npos;
+}
+
+exec_config read_config(const pt::config::document& c) {
+  exec_config m;
+  c.require_only("execution", {"venue", "rest_url", "ws_url", "mode", "symbols", "leverage", "margin_mode",
+                               "position_mode", "enforce_settings", "protection", "protection_timeout",
+                               "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
+                               "max_entry_deviation_pct"});
+  m.venue = c.get_enum("execution.venue", {"poloniex", "binance"}, m.venue);
+  m.rest_url = c.get_string("execution.rest_url", "");
+  m.ws_url = c.get_string("execution.ws_url", "");
+  m.mode = c.get_enum("execution.mode", {"paper", "live"}, m.mode);
+  if (!c.has("execution.symbols")) c.fail("execution.symbols", "required: the symbols to trade (venue spelling)");
+  m.symbols = c.get_string_list("execution.symbols");
+  if (m.symbols.empty()) c.fail("execution.symbols", "must not be empty");
+  m.leverage = static_cast<int>(c.get_int("execution.leverage", 1, 5, m.leverage));  // 5x hard cap
+  m.margin = c.get_enum("execution.margin_mode", {"cross", "isolated"}, "cross") == "cross" ? pv::margin_mode::cross
+                                                                                               : pv::margin_mode::isolated;
+  m.pos_mode = c.get_enum("execution.position_mode", {"one_way", "hedge"}, "one_way") == "one_way" ? pv::position_mode::one_way
+                                                                                                   : pv::position_mode::hedge;
+  if (m.pos_mode == pv::position_mode::hedge) c.fail("execution.position_mode", "hedge mode is not supported yet");
+  m.enforce_settings = c.get_bool("execution.enforce_settings", m.enforce_settings);
+  m.protection = c.get_enum("execution.protection", {"native", "guardian"}, m.venue == "binance" ? "native" : "guardian");
+  if (m.venue == "poloniex" && m.protection == "native")
+    c.fail("execution.protection", "poloniex has no stop orders over the API (exchanges.md A6): use guardian");
+  m.protection_timeout = c.get_duration("execution.protection_timeout", 100ms, 60s, m.protection_timeout);
+  m.account_interval = c.get_duration("execution.account_interval", 100ms, 1h, m.account_interval);
+  m.fill_wait = c.get_duration("execution.fill_wait", 100ms, 60s, m.fill_wait);
+  m.lease_retry = c.get_duration("execution.lease_retry", 50ms, 1min, m.lease_retry);
+  m.lease_key = c.get_int("execution.lease_key", 1, INT64_MAX, m.lease_key);
+  m.reconcile = c.get_bool("execution.reconcile", m.reconcile);
+  if (c.has("execution.max_entry_deviation_pct")) {
+    decimal pct;
+    try {
+      pct = decimal::parse(c.get_string("execution.max_entry_deviation_pct"));
+    } catch (const std::exception&) {
+      c.fail("execution.max_entry_deviation_pct", "not a decimal number (percent, e.g. \"1.0\")");
+    }
+    if (!pct.is_positive() || pct > decimal::parse("10"))
+      c.fail("execution.max_entry_deviation_pct", "must be > 0 and <= 10 (percent)");
+    m.max_entry_deviation = pct / decimal::parse("100");
+  }
+
+  const bool polo = m.venue == "poloniex";
+  const char* key_env = polo ? "POLONIEX_API_KEY" : "BINANCE_API_KEY";
+  const char* secret_env = polo ? "POLONIEX_API_SECRET" : "BINANCE_API_SECRET";
+  const char* k = std::getenv(key_env);
+  const char* s = std::getenv(secret_env);
+  m.api_key = k ? k : "";
+  m.api_secret = s ? s : "";
+  const bool live_url = m.rest_url.empty() || !loopback(m.rest_url) || (!m.ws_url.empty() && !loopback(m.ws_url));
+  const char* live_env = std::getenv("POLYTRADE_LIVE");
+  const bool live_ok = m.mode == "live" && live_env && std::string(live_env) == "1";
+  if (live_url && !live_ok)
+    c.fail("execution.rest_url", "a non-loopback venue URL is live trading: needs mode: live AND POLYTRADE_LIVE=1");
+  if (m.mode == "live" && !live_ok) c.fail("execution.mode", "live needs POLYTRADE_LIVE=1 in the environment");
+  if (m.api_key.empty() || m.api_secret.empty()) {
+    if (m.mode == "live") c.fail("execution.mode", std::string("live needs ") + key_env + " and " + secret_env);
+    m.api_key = "venue-sim-key";  // venue-sim's default paper account
+    m.api_secret = "venue-sim-secret";
+  }
+  pt::log::register_secret(m.api_secret);
+  return m;
+}
+
+// ---- small helpers --------------------------------------------------------------------------
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+std::string iso_now() { return pt::core::timestamp::from_millis(wall_ms()).to_iso8601(); }
+std::string iso(std::int64_t ms) { return pt::core::timestamp::from_millis(ms).to_iso8601(); }
+pv::side opposite(pv::side s) { return s == pv::side::buy ? pv::side::sell : pv::side::buy; }
+const char* side_text(pv::side s) { return s == pv::side::buy ? "buy" : "sell"; }
+std::string udec(decimal d) { return (d.is_negative() ? -d : d).to_string(); }
+
+const char* exec_state(pv::order_state s) {
+  switch (s) {
+    case pv::order_state::pending_new: return "pending_new";
+    case pv::order_state::open: return "new";
+    case pv::order_state::partially_filled: return "partially_filled";
+    case pv::order_state::filled: return "filled";
+    case pv::order_state::cancelled: return "canceled";
+    case pv::order_state::expired: return "expired";
+    case pv::order_state::rejected: return "rejected";
+  }
+  return "new";
+}
+
+// One position this instance manages (one-way mode: at most one per symbol).
+struct position_ctx {
+  std::string symbol, decision_id, correlation_id, protection_id;
+  pv::side side = pv::side::buy;  // the entry side
+  decimal qty, entry_price, entry_fee;
+  std::int64_t entry_ms = 0;
+  oms::protection_plan plan;
+  std::string stop_cid, tp_cid;
+  int stop_version = 0, closes = 0;
+  std::int64_t arm_seq = 0;
+  steady::time_point filled_at{};
+  explicit position_ctx(decimal stop, std::optional<decimal> tp) : plan(stop, tp) {}
+};
+
+struct exec_state_t {
+  std::map<std::string, std::shared_ptr<position_ctx>> positions;  // by symbol
+  std::set<std::string> decisions_done, exits_done;
+  bool leased = false, standby_logged = false, trading = false;
+  bool kill_active = false;
+  bool hold_entries = false;  // a critical reconciliation finding until ctl.reconciliation.ack
+  std::string hold_reason;
+};
+
+// Holds the connector, the ledger and the bus, and does the blocking work on the actor's thread.
+struct exec_context {
+  exec_config cfg;
+  std::string service;
+  pt::bus::bus* bus = nullptr;
+  std::shared_ptr<pv::venue> venue;
+  pt::connectors::binance_connector* binance = nullptr;  // set for venue binance
+  std::function<pv::instrument(const std::string&)> instrument_of;
+  std::unique_ptr<pt::ledger::appender> ledger;
+  std::string db_url;
+  std::unique_ptr<pqxx::connection> lease_conn;
+  // Verifies ctl.* commands (POLYTRADE_CTL_TOKEN); without a token every command is refused.
+  pt::control::verifier ctl = pt::control::verifier::from_env();
+
+  // ---- ledger ----
+  void append(pt::ledger::event_type t, const std::string& stream, const std::string& correlation, json payload,
+              const std::string& key) {
+    pt::ledger::event e;
+    e.event_id = pt::core::uuid::from_seed("execution:" + key).to_string();
+    e.type = t;
+    e.stream_id = stream;
+    e.correlation_id = correlation;
+    e.payload = payload.dump();
+    e.occurred_at_ns = wall_ms() * 1000000;
+    ledger->append(std::move(e), 5s);
+  }
+  bool flush() { return ledger->flush(5s); }
+
+  // ---- bus ----
+  void publish(const std::string& subject, const json& body) {
+    if (auto err = bus->publish(subject, body))
+      pt::log::warn("publish failed", {{"subject", subject}, {"error", pt::bus::describe(err)}});
+  }
+  void js(const std::string& subject, const json& body, const std::string& msg_id) {
+    auto r = bus->js_publish(subject, body, msg_id);
+    if (!r) pt::log::error("js publish failed", {{"subject", subject}, {"error", pt::bus::describe(r.error())}});
+  }
+  // exec.fill, once per venue trade id: the stream and the REST backfill may both report it, the
+  // Nats-Msg-Id (fill-<trade id>) lets JetStream drop the second.
+  void fill_msg(const pv::fill& f) {
+    if (f.trade_id.empty()) return;
+    json j{{"fill_id", f.trade_id},
+           {"order_id", f.client_id.empty() ? f.order_id : f.client_id},
+           {"venue", cfg.venue},
+           {"symbol", f.symbol},
+           {"side", side_text(f.s)},
+           {"price", udec(f.price)},
+           {"qty", udec(f.qty)},
+           {"fee", f.fee.to_string()},
+           {"fee_asset", f.fee_asset.empty() ? "USDT" : f.fee_asset},
+           {"liquidity", f.role == pv::liquidity::maker ? "maker" : "taker"},
+           {"ts", iso(f.time > 0 ? f.time : wall_ms())}};
+    try {
+      js("exec.fill", j, "fill-" + f.trade_id);
+    } catch (const std::exception& e) {
+      pt::log::warn("fill not published", {{"error", e.what()}});
+    }
+  }
+  // The fills of one order over REST: the private stream may have been down or not yet connected
+  // when the order filled (it does not replay), and exec.fill must not miss one.
+  // Matched by client id, or by venue order id where the venue's trade list has none (Binance).
+  // `updated_ms` is the order's last update in venue time (market time under replay), 0 unknown.
+  void backfill_fills(const std::string& symbol, const std::string& client_id, const std::string& order_id,
+                      std::int64_t updated_ms) {
+    saw_market_time(updated_ms);
+    try {
+      const std::optional<std::int64_t> since =
+          updated_ms > 0 ? std::optional<std::int64_t>(updated_ms - 60000) : std::nullopt;
+      for (auto f : venue->fills(symbol, since))
+        if (f.client_id == client_id || (!order_id.empty() && f.order_id == order_id)) {
+          f.client_id = client_id;
+          fill_msg(f);
+        }
+    } catch (const std::exception& e) {
+      pt::log::warn("fills not read over REST", {{"symbol", symbol}, {"client_id", client_id}, {"error", e.what()}});
+    }
+  }
+  void alert(const std::string& code, const std::string& message, json details) {
+    pt::log::error(message, {{"code", code}});
+    publish("alerts.critical", {{"severity", "critical"},
+                                {"source", service},
+                                {"code", code},
+                                {"message", message},
+                                {"ts", iso_now()},
+                                {"details", std::move(details)}});
+  }
+  void order_msg(const pv::order& o, const std::string& decision_id, const char* type, const std::string& reason = {}) {
+    const std::string state = exec_state(o.state);
+    json j{{"order_id", o.client_id},
+           {"client_order_id", o.client_id},
+           {"venue", cfg.venue},
+           {"symbol", o.symbol},
+           {"side", side_text(o.s)},
+           {"type", type},
+           {"state", state},
+           {"quantity", udec(o.qty)},
+           {"filled_qty", udec(o.filled_qty)},
+           {"reduce_only", o.reduce_only},
+           {"ts", iso_now()}};
+    if (!o.order_id.empty()) j["venue_order_id"] = o.order_id;
+    if (!decision_id.empty()) j["decision_id"] = decision_id;
+    if (o.price.is_positive()) j["price"] = udec(o.price);
+    if (o.avg_price.is_positive()) j["avg_price"] = udec(o.avg_price);
+    if (!reason.empty()) j["reason"] = reason.substr(0, 200);
+    js("exec.order." + state, j, o.client_id + "-" + state + (state == "partially_filled" ? "-" + udec(o.filled_qty) : ""));
+  }
+  // The market clock: exec.account and exec.position carry it, because risk's UTC day, cooldowns
+  // and loss streaks run on market time, as the strategies do (a wall-clock stamp against a
+  // replayed year would never start a new day). Live, it is the wall clock. In paper, the newest
+  // market time seen: a closed bar on md.<venue>.*.bar.* (core subscription) or a venue order /
+  // fill time, whichever is newer; the wall clock before anything was seen.
+  std::int64_t market_ms = 0;
+  void saw_market_time(std::int64_t ms) { market_ms = std::max(market_ms, ms); }
+  std::int64_t venue_now() const {
+    if (cfg.mode == "live" || market_ms <= 0) return wall_ms();
+    return market_ms;
+  }
+  void position_msg(const std::string& symbol, const char* side, decimal qty, decimal entry, decimal upnl, decimal rpnl,
+                    const std::string& tag) {
+    js("exec.position." + lower(symbol),
+       {{"venue", cfg.venue},
+        {"symbol", symbol},
+        {"side", side},
+        {"qty", udec(qty)},
+        {"entry_price", udec(entry)},
+        {"unrealized_pnl", upnl.to_string()},
+        {"realized_pnl", rpnl.to_string()},
+        {"ts", iso(venue_now())}},
+       "pos-" + lower(symbol) + "-" + tag);
+  }
+  void account_msg(int open_positions, bool reconciled) {
+    // Paper: nothing before the market clock is known. A first report stamped with the wall clock
+    // would put risk's UTC day a year ahead of the replay, and later ones would never roll it.
+    if (cfg.mode != "live" && market_ms <= 0) return;
+    try {
+      const auto bals = venue->balances();
+      if (bals.empty()) return;
+      auto b = bals.front();
+      for (const auto& x : bals)
+        if (x.asset == "USDT") b = x;
+      publish("exec.account", {{"venue", cfg.venue},
+                               {"equity", b.equity.to_string()},
+                               {"wallet_balance", b.wallet.to_string()},
+                               {"available", b.available.to_string()},
+                               {"unrealized_pnl", b.unrealised_pnl.to_string()},
+                               {"margin_used", udec(b.initial_margin)},
+                               {"open_positions", open_positions},
+                               {"reconciled", reconciled},
+                               {"ts", iso(venue_now())}});
+    } catch (const std::exception& e) {
+      pt::log::warn("balance query failed", {{"error", e.what()}});
+    }
+  }
+
+  // ---- venue ----
+  decimal position_qty(const std::string& symbol) {
+    decimal q;
+    for (const auto& p : venue->positions())
+      if (p.symbol == symbol) q += p.qty;
+    return q;
+  }
+  // Polls the venue by client id until the order is final (or `wait` passes).
+  std::optional<pv::order> settle(const std::string& symbol, const std::string& cid, std::chrono::milliseconds wait) {
+    std::optional<pv::order> last;
+    const auto until = steady::now() + wait;
+    for (;;) {
+      try {
+        last = venue->query_order(symbol, cid);
+      } catch (const pv::venue_error& e) {
+        pt::log::warn("order query failed", {{"client_id", cid}, {"error", e.what()}});
+      } catch (const pv::parse_error& e) {
+        pt::log::warn("order query unreadable", {{"client_id", cid}, {"error", e.what()}});
+      }
+      if ((last && pv::is_final(last->state)) || steady::now() >= until) return last;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  // Places with the intent in the ledger first; an ambiguous answer settles by client id.
+  // nullopt: the venue refused it (logged, ledger and exec.order rejected written).
+  std::optional<pv::order> place(const pv::order_request& r, const std::string& decision_id, const std::string& correlation,
+                                 const char* type) {
+    json intent{{"phase", "intent"},
+                {"client_order_id", r.client_id},
+                {"decision_id", decision_id},
+                {"symbol", r.symbol},
+                {"side", side_text(r.s)},
+                {"type", type},
+                {"quantity", udec(r.qty)},
+                {"reduce_only", r.reduce_only}};
+    if (r.price) intent["price"] = udec(*r.price);
+    append(pt::ledger::event_type::order_placed, r.client_id, correlation, intent, r.client_id + ":intent");
+    if (!flush()) throw std::runtime_error("ledger flush timed out: the order is not sent");
+    try {
+      auto o = venue->place_order(r);
+      if (o.client_id.empty()) o.client_id = r.client_id;
+      if (o.symbol.empty()) o.symbol = r.symbol;
+      return o;
+    } catch (const pv::venue_error& e) {
+      if (e.kind() == pv::outcome_class::ambiguous) {
+        pt::log::warn("order outcome unknown: settling by client id", {{"client_id", r.client_id}, {"error", e.what()}});
+        if (auto o = settle(r.symbol, r.client_id, cfg.fill_wait)) return o;
+        throw std::runtime_error("order " + r.client_id + " outcome still unknown");  // kept in flight: never re-sent blind
+      }
+      pv::order rej;
+      rej.symbol = r.symbol;
+      rej.client_id = r.client_id;
+      rej.s = r.s;
+      rej.qty = r.qty;
+      rej.reduce_only = r.reduce_only;
+      rej.state = pv::order_state::rejected;
+      append(pt::ledger::event_type::order_placed, r.client_id, correlation,
+             {{"phase", "rejected"}, {"client_order_id", r.client_id}, {"reason", std::string(e.what()).substr(0, 300)}},
+             r.client_id + ":rejected");
+      order_msg(rej, decision_id, type, e.what());
+      pt::log::error("order refused by the venue", {{"client_id", r.client_id}, {"error", e.what()}});
+      return std::nullopt;
+    }
+  }
+
+  // Binance Algo Service (exchanges.md B7): conditional orders, through the connector.
+  json algo_call(const std::string& method, const std::string& path, const pv::query_params& q, pv::request_kind kind) {
+    return binance->algo_call(method, path, q, kind);
+  }
+  json place_algo(const std::string& symbol, pv::side close_side, const char* type, decimal trigger, const std::string& cid) {
+    return algo_call("POST", "/fapi/v1/algoOrder",
+                     {{"algoType", "CONDITIONAL"},
+                      {"symbol", symbol},
+                      {"side", close_side == pv::side::buy ? "BUY" : "SELL"},
+                      {"type", type},
+                      {"triggerPrice", trigger.to_string()},
+                      {"closePosition", "true"},
+                      {"workingType", "MARK_PRICE"},
+                      {"clientAlgoId", cid}},
+                     pv::request_kind::place_order);
+  }
+  void cancel_algo(const std::string& cid) {
+    try {
+      algo_call("DELETE", "/fapi/v1/algoOrder", {{"clientAlgoId", cid}}, pv::request_kind::idempotent_write);
+    } catch (const std::exception& e) {
+      pt::log::info("algo cancel: nothing to cancel", {{"client_id", cid}, {"error", e.what()}});
+    }
+  }
+
+  // Rounds a trigger/limit price to the instrument's tick (nearest; a stop is not a resting order).
+  decimal to_tick(const std::string& symbol, decimal p) {
+    const auto inst = instrument_of(symbol);
+    if (!inst.tick.is_positive()) return p;
+    return pt::core::round_to_step(p, inst.tick, pt::core::rounding::half_even);
+  }
+};
+
+json pos_payload(const position_ctx& p) {
+  json j{{"decision_id", p.decision_id},
+         {"symbol", p.symbol},
+         {"side", p.side == pv::side::buy ? "long" : "short"},
+         {"qty", udec(p.qty)},
+         {"entry_price", udec(p.entry_price)},
+         {"entry_ts", iso(p.entry_ms)},
+         {"stop_price", udec(p.plan.stop_price())},
+         {"protection_id", p.protection_id}};
+  if (p.plan.take_profit()) j["take_profit"] = udec(*p.plan.take_profit());
+  return j;
+}
+
+using actor_t = caf::stateful_actor<exec_state_t>*;
+
+// ---- protection -----------------------------------------------------------------------------
+void confirm_protection(exec_context& c, position_ctx& p, const std::string& by) {
+  if (p.plan.phase() != oms::plan_phase::unprotected && p.plan.phase() != oms::plan_phase::protected_) return;
+  p.plan.stop_confirmed(by);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - p.filled_at).count();
+  c.append(pt::ledger::event_type::position_updated, "pos-" + p.symbol, p.correlation_id,
+           {{"protection", "confirmed"}, {"by", by}, {"stop_price", udec(p.plan.stop_price())}, {"decision_id", p.decision_id},
+            {"protection_id", p.protection_id}, {"after_ms", ms}},
+           p.decision_id + ":protected:" + std::to_string(p.stop_version));
+  c.flush();
+  pt::log::info("position protected", {{"symbol", p.symbol}, {"by", by}, {"stop", p.plan.stop_price().to_string()}, {"after_ms", ms}});
+}
+
+void guardian_msg(exec_context& c, const position_ctx& p, const char* action, const std::string& msg_id) {
+  json j{{"protection_id", p.protection_id},
+         {"correlation_id", p.correlation_id},
+         {"venue", c.cfg.venue},
+         {"symbol", p.symbol},
+         {"action", action},
+         {"position_side", p.side == pv::side::buy ? "long" : "short"},
+         {"stop_price", udec(p.plan.stop_price())},
+         {"ts", iso_now()}};
+  if (p.plan.take_profit()) j["take_profit"] = udec(*p.plan.take_profit());
+  c.js("guardian.protect", j, msg_id);
+}
+
+// Sends the stop (and take-profit). Native: confirmed by the venue's ack here; guardian: by the
+// guardian.protection armed message later (a deadline checks it).
+void start_protection(actor_t self, exec_context& c, position_ctx& p) {
+  p.plan.stop_requested(steady::now());
+  const auto close_side = opposite(p.side);
+  if (c.cfg.protection == "native") {
+    try {
+      c.place_algo(p.symbol, close_side, "STOP_MARKET", c.to_tick(p.symbol, p.plan.stop_price()), p.stop_cid);
+      confirm_protection(c, p, "native");
+    } catch (const std::exception& e) {
+      pt::log::error("native stop refused", {{"symbol", p.symbol}, {"error", e.what()}});
+    }
+    if (p.plan.take_profit()) try {
+        c.place_algo(p.symbol, close_side, "TAKE_PROFIT_MARKET", c.to_tick(p.symbol, *p.plan.take_profit()), p.tp_cid);
+        p.plan.take_profit_placed();
+      } catch (const std::exception& e) {
+        pt::log::warn("native take-profit refused", {{"symbol", p.symbol}, {"error", e.what()}});
+      }
+  } else {
+    guardian_msg(c, p, "arm", p.protection_id + "-arm");
+    if (p.plan.take_profit()) {
+      pv::order_request r;
+      r.symbol = p.symbol;
+      r.client_id = p.tp_cid;
+      r.s = close_side;
+      r.type = pv::order_type::limit;
+      r.qty = p.qty;
+      r.price = c.to_tick(p.symbol, *p.plan.take_profit());
+      r.reduce_only = true;
+      try {
+        if (auto o = c.place(r, p.decision_id, p.correlation_id, "take_profit")) {
+          c.order_msg(*o, p.decision_id, "take_profit");
+          p.plan.take_profit_placed();
+        }
+      } catch (const std::exception& e) {
+        pt::log::warn("take-profit not placed", {{"symbol", p.symbol}, {"error", e.what()}});
+      }
+    }
+  }
+  if (!p.plan.is_protected())
+    self->delayed_send(self, c.cfg.protection_timeout, deadline_atom::value, p.symbol, p.decision_id);
+}
+
+// ---- closing --------------------------------------------------------------------------------
+// Pnl of a closed position from the venue's own fills after the entry (REST, not the stream).
+std::pair<decimal, decimal> realized(exec_context& c, const position_ctx& p, decimal exit_avg) {
+  decimal fees = p.entry_fee, px_qty, q;
+  try {
+    for (const auto& f : c.venue->fills(p.symbol, p.entry_ms)) {
+      if (f.s == p.side) continue;
+      fees += f.fee;
+      px_qty += f.price * f.qty;
+      q += f.qty;
+    }
+  } catch (const std::exception& e) {
+    pt::log::warn("fills query failed", {{"symbol", p.symbol}, {"error", e.what()}});
+  }
+  const decimal exit_px = q.is_positive() ? px_qty / q : exit_avg;
+  const decimal cs = c.instrument_of(p.symbol).contract_size;
+  decimal pnl = (exit_px - p.entry_price) * p.qty * cs;
+  if (p.side == pv::side::sell) pnl = -pnl;
+  return {pnl - fees, fees};
+}
+
+void cancel_protection_legs(exec_context& c, position_ctx& p) {
+  if (c.cfg.protection == "native") {
+    c.cancel_algo(p.stop_cid);
+    c.cancel_algo(p.tp_cid);
+  } else {
+    try {
+      if (p.plan.take_profit_in_place()) {
+        auto o = c.venue->cancel_order(p.symbol, p.tp_cid);
+        c.order_msg(o, p.decision_id, "take_profit");
+      }
+    } catch (const std::exception& e) {
+      pt::log::info("take-profit cancel: nothing to cancel", {{"symbol", p.symbol}, {"error", e.what()}});
+    }
+    guardian_msg(c, p, "release", p.protection_id + "-release");
+  }
+}
+
+void position_closed(actor_t self, exec_context& c, position_ctx& p, const std::string& why, decimal exit_avg) {
+  auto [pnl, fees] = realized(c, p, exit_avg);
+  p.plan.closed();
+  c.append(pt::ledger::event_type::position_closed, "pos-" + p.symbol, p.correlation_id,
+           {{"decision_id", p.decision_id}, {"reason", why}, {"realized_pnl", pnl.to_string()}, {"fees", fees.to_string()},
+            {"qty", udec(p.qty)}, {"entry_price", udec(p.entry_price)}},
+           p.decision_id + ":closed");
+  c.flush();
+  c.position_msg(p.symbol, "flat", decimal{}, decimal{}, decimal{}, pnl, p.decision_id + "-closed");
+  pt::log::info("position closed", {{"symbol", p.symbol}, {"reason", why}, {"pnl", pnl.to_string()}});
+  self->state.positions.erase(p.symbol);
+  c.account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries);
+}
+
+// Closes reduce-only at market with the client id of leg `<prefix>-N`.
+void flatten(actor_t self, exec_context& c, std::shared_ptr<position_ctx> keep, const std::string& prefix, const std::string& why) {
+  auto& p = *keep;
+  p.plan.closing();
+  cancel_protection_legs(c, p);
+  decimal venue_qty;
+  try {
+    venue_qty = c.position_qty(p.symbol);
+  } catch (const std::exception& e) {
+    pt::log::error("positions query failed: close not sent", {{"symbol", p.symbol}, {"error", e.what()}});
+    return;
+  }
+  decimal exit_avg;
+  if (!venue_qty.is_zero()) {
+    pv::order_request r;
+    r.symbol = p.symbol;
+    r.client_id = oms::client_order_id(p.decision_id, prefix + "-" + std::to_string(++p.closes));
+    r.s = venue_qty.is_positive() ? pv::side::sell : pv::side::buy;
+    r.type = pv::order_type::market;
+    r.qty = venue_qty.is_negative() ? -venue_qty : venue_qty;
+    r.reduce_only = true;
+    try {
+      auto o = c.place(r, p.decision_id, p.correlation_id, "market");
+      if (!o) return;
+      if (!pv::is_final(o->state)) o = c.settle(p.symbol, r.client_id, c.cfg.fill_wait).value_or(*o);
+      c.order_msg(*o, p.decision_id, "market");
+      c.append(pt::ledger::event_type::order_filled, r.client_id, p.correlation_id,
+               {{"client_order_id", r.client_id}, {"filled_qty", udec(o->filled_qty)}, {"avg_price", udec(o->avg_price)},
+                {"fee", o->fee.to_string()}, {"reason", why}},
+               r.client_id + ":filled");
+      exit_avg = o->avg_price;
+      c.backfill_fills(p.symbol, r.client_id, o->order_id, o->update_time);
+    } catch (const std::exception& e) {
+      c.alert("EXEC_CLOSE_FAILED", "closing " + p.symbol + " failed: " + e.what(), {{"symbol", p.symbol}});
+      return;
+    }
+  }
+  position_closed(self, c, p, why, exit_avg);
+}
+
+// ---- entries --------------------------------------------------------------------------------
+// The slippage and stop-side guard before an entry is sent: "" to go ahead, else why not. The
+// mark must be within max_entry_deviation of the decision's price and still on the profit side
+// of the stop (an entry past its own stop would be closed at a loss at once).
+std::string entry_guard(exec_context& c, const json& b, const std::string& symbol, pv::side side, decimal stop) {
+  if (!b.contains("price") || !b["price"].is_string()) return "";  // no reference price: market entry as decided
+  const decimal ref = decimal::parse(b["price"].get<std::string>());
+  if (!ref.is_positive()) return "";
+  decimal mark;
+  try {
+    mark = c.venue->get_mark_price(symbol).mark;
+  } catch (const std::exception& e) {
+    return std::string("mark price not known (") + e.what() + "): entry not sent blind";
+  }
+  if (!mark.is_positive()) return "mark price not known: entry not sent blind";
+  const decimal moved = (mark > ref ? mark - ref : ref - mark) / ref;
+  if (moved > c.cfg.max_entry_deviation)
+    return "slippage guard: mark " + mark.to_string() + " is " + (moved * decimal::parse("100")).to_string(3, pt::core::rounding::half_even) +
+           " % from the decision's price " + ref.to_string();
+  if ((side == pv::side::buy && mark <= stop) || (side == pv::side::sell && mark >= stop))
+    return "stop guard: mark " + mark.to_string() + " is already past the stop " + stop.to_string();
+  return "";
+}
+
+// Returns true when the envelope may be acked (the effect is durable or the decision is refused).
+bool on_decision(actor_t self, exec_context& c, const json& b) {
+  auto& st = self->state;
+  const auto decision_id = b.at("decision_id").get<std::string>();
+  const auto symbol = b.at("symbol").get<std::string>();
+  const auto correlation = b.at("correlation_id").get<std::string>();
+  if (st.decisions_done.count(decision_id)) {
+    pt::log::info("decision already handled", {{"decision_id", decision_id}});
+    return true;
+  }
+  if (b.at("venue").get<std::string>() != c.cfg.venue ||
+      std::find(c.cfg.symbols.begin(), c.cfg.symbols.end(), symbol) == c.cfg.symbols.end()) {
+    pt::log::warn("decision for another venue or symbol: ignored", {{"decision_id", decision_id}, {"symbol", symbol}});
+    return true;
+  }
+  const std::string cid = oms::client_order_id(decision_id, "entry");
+  const auto side = b.at("side").get<std::string>() == "buy" ? pv::side::buy : pv::side::sell;
+  const decimal qty = decimal::parse(b.at("quantity").get<std::string>());
+  const decimal stop = decimal::parse(b.at("stop_loss").get<std::string>());
+  std::optional<decimal> tp;
+  if (b.contains("take_profit")) tp = decimal::parse(b["take_profit"].get<std::string>());
+
+  // The venue is consulted first: a redelivery after a crash finds the order instead of sending again.
+  std::optional<pv::order> o = c.venue->query_order(symbol, cid);
+  if (!o) {
+    std::string refuse;
+    if (st.kill_active) refuse = "kill switch active";
+    else if (st.hold_entries) refuse = "entries held by reconciliation: " + st.hold_reason;
+    else if (st.positions.count(symbol)) refuse = "a position in " + symbol + " is already open";
+    else refuse = entry_guard(c, b, symbol, side, stop);
+    if (!refuse.empty()) {
+      pt::log::warn("decision refused", {{"decision_id", decision_id}, {"reason", refuse}});
+      pv::order rej;
+      rej.symbol = symbol;
+      rej.client_id = cid;
+      rej.s = side;
+      rej.qty = qty;
+      rej.state = pv::order_state::rejected;
+      c.order_msg(rej, decision_id, "market", refuse);
+      st.decisions_done.insert(decision_id);
+      return true;
+    }
+    if (c.cfg.enforce_settings && b.contains("leverage")) try {
+        const int lev = std::clamp(static_cast<int>(decimal::parse(b["leverage"].get<std::string>()).to_double()), 1,
+                                   c.cfg.leverage);
+        c.venue->set_leverage(symbol, lev, c.cfg.margin);
+      } catch (const std::exception& e) {
+        pt::log::warn("leverage not set", {{"symbol", symbol}, {"error", e.what()}});
+      }
+    pv::order_request r;
+    r.symbol = symbol;
+    r.client_id = cid;
+    r.s = side;
+    r.type = pv::order_type::market;
+    r.qty = qty;
+    r.mode = c.cfg.margin;
+    o = c.place(r, decision_id, correlation, "market");
+    if (!o) {
+      st.decisions_done.insert(decision_id);
+      return true;
+    }
+  } else {
+    pt::log::warn("entry already at the venue: adopting it, not sending again", {{"client_id", cid}, {"decision_id", decision_id}});
+    // Managed already, or long gone (closed before a restart): nothing more to do for it.
+    if (st.positions.count(symbol) || c.position_qty(symbol).is_zero()) {
+      st.decisions_done.insert(decision_id);
+      return true;
+    }
+  }
+  c.append(pt::ledger::event_type::order_placed, cid, correlation,
+           {{"phase", "acked"}, {"client_order_id", cid}, {"venue_order_id", o->order_id}, {"decision_id", decision_id}},
+           cid + ":acked");
+  pv::order acked = *o;
+  acked.state = pv::order_state::open;
+  c.order_msg(acked, decision_id, "market");
+
+  // The fill, verified over REST by client id (the stream may have told it already).
+  oms::order_machine m(qty);
+  m.apply({oms::order_event_kind::send, {}, {}});
+  if (!pv::is_final(o->state)) o = c.settle(symbol, cid, c.cfg.fill_wait).value_or(*o);
+  else if (auto q = c.venue->query_order(symbol, cid)) o = *q;
+  if (o->filled_qty.is_positive()) m.apply({oms::order_event_kind::fill, o->filled_qty, o->avg_price});
+  if (!o->filled_qty.is_positive()) {
+    c.order_msg(*o, decision_id, "market", "entry not filled");
+    pt::log::error("entry not filled", {{"client_id", cid}, {"state", pv::to_string(o->state)}});
+    st.decisions_done.insert(decision_id);
+    return true;
+  }
+  c.order_msg(*o, decision_id, "market");
+  c.backfill_fills(symbol, cid, o->order_id, o->update_time);
+  c.append(pt::ledger::event_type::order_filled, cid, correlation,
+           {{"client_order_id", cid}, {"filled_qty", udec(o->filled_qty)}, {"avg_price", udec(o->avg_price)},
+            {"fee", o->fee.to_string()}, {"state", oms::to_string(m.status())}},
+           cid + ":filled");
+
+  auto p = std::make_shared<position_ctx>(stop, tp);
+  p->symbol = symbol;
+  p->decision_id = decision_id;
+  p->correlation_id = correlation;
+  p->protection_id = "prot-" + cid;
+  p->side = side;
+  p->qty = o->filled_qty;
+  p->entry_price = o->avg_price;
+  p->entry_fee = o->fee;
+  p->entry_ms = o->update_time > 0 ? o->update_time : wall_ms();
+  p->stop_cid = oms::client_order_id(decision_id, "stop");
+  p->tp_cid = oms::client_order_id(decision_id, "tp");
+  p->filled_at = steady::now();
+  p->plan.entry_filled(p->qty, p->entry_price, p->filled_at);
+  st.positions[symbol] = p;
+  c.append(pt::ledger::event_type::position_opened, "pos-" + symbol, correlation, pos_payload(*p), decision_id + ":opened");
+  c.flush();
+  c.position_msg(symbol, side == pv::side::buy ? "long" : "short", p->qty, p->entry_price, decimal{}, decimal{},
+                 decision_id + "-opened");
+  start_protection(self, c, *p);
+  c.account_msg(static_cast<int>(st.positions.size()), !st.hold_entries);
+  st.decisions_done.insert(decision_id);
+  return true;
+}
+
+void on_exit(actor_t self, exec_context& c, const json& b) {
+  auto& st = self->state;
+  const auto exit_id = b.at("exit_id").get<std::string>();
+  if (st.exits_done.count(exit_id)) return;
+  const auto symbol = b.at("symbol").get<std::string>();
+  auto it = st.positions.find(symbol);
+  if (it == st.positions.end()) {
+    pt::log::warn("exit for a symbol without a managed position", {{"exit_id", exit_id}, {"symbol", symbol}});
+    st.exits_done.insert(exit_id);
+    return;
+  }
+  auto p = it->second;
+  if (b.at("kind") == "close") {
+    flatten(self, c, p, "exit", "exit:" + b.at("reason").get<std::string>());
+  } else if (b.contains("new_stop")) {
+    const decimal ns = decimal::parse(b["new_stop"].get<std::string>());
+    p->plan.stop_moved(ns);
+    ++p->stop_version;
+    if (c.cfg.protection == "native") {
+      const auto old = p->stop_cid;
+      const auto cid = oms::client_order_id(p->decision_id, "stop-" + std::to_string(p->stop_version));
+      try {
+        c.place_algo(symbol, opposite(p->side), "STOP_MARKET", c.to_tick(symbol, ns), cid);
+        p->stop_cid = cid;
+        c.cancel_algo(old);  // the new one is in force first: never a moment without a stop
+        confirm_protection(c, *p, "native");
+      } catch (const std::exception& e) {
+        c.alert("EXEC_STOP_MOVE_FAILED", "moving the stop of " + symbol + " failed: " + e.what(), {{"symbol", symbol}});
+      }
+    } else {
+      guardian_msg(c, *p, "arm", p->protection_id + "-arm-" + std::to_string(p->stop_version));
+    }
+  }
+  st.exits_done.insert(exit_id);
+}
+
+void on_killswitch(actor_t self, exec_context& c, const json& b) {
+  auto& st = self->state;
+  const bool active = b.at("active").get<bool>();
+  if (!active) {
+    if (st.kill_active) pt::log::info("kill switch reset: entries allowed again");
+    st.kill_active = false;
+    return;
+  }
+  st.kill_active = true;
+  pt::log::warn("kill switch active: cancelling every order, closing every position");
+  for (auto keep : std::vector<std::shared_ptr<position_ctx>>([&] {
+         std::vector<std::shared_ptr<position_ctx>> v;
+         for (auto& [s, p] : st.positions) v.push_back(p);
+         return v;
+       }()))
+    flatten(self, c, keep, "flat", "kill_switch");
+  for (const auto& symbol : c.cfg.symbols) {
+    try {
+      for (const auto& o : c.venue->open_orders(symbol)) c.venue->cancel_order(symbol, o.client_id);
+      if (c.binance) c.algo_call("DELETE", "/fapi/v1/algoOpenOrders", {{"symbol", symbol}}, pv::request_kind::idempotent_write);
+      const decimal q = c.position_qty(symbol);
+      if (!q.is_zero()) {  // a position nobody here manages: close it too
+        pv::order_request r;
+        r.symbol = symbol;
+        r.client_id = oms::client_order_id("kill-" + symbol + "-" + b.at("ts").get<std::string>(), "flat-1");
+        r.s = q.is_positive() ? pv::side::sell : pv::side::buy;
+        r.type = pv::order_type::market;
+        r.qty = q.is_negative() ? -q : q;
+        r.reduce_only = true;
+        if (auto o = c.place(r, "", "killswitch", "market")) c.order_msg(*o, "", "market", "kill switch");
+      }
+    } catch (const std::exception& e) {
+      c.alert("EXEC_KILLSWITCH_INCOMPLETE", "kill switch on " + symbol + ": " + e.what(), {{"symbol", symbol}});
+    }
+  }
+  c.account_msg(static_cast<int>(st.positions.size()), !st.hold_entries);
+}
+
+void on_guardian(actor_t self, exec_context& c, const json& b) {
+  const auto symbol = b.at("symbol").get<std::string>();
+  auto it = self->state.positions.find(symbol);
+  if (it == self->state.positions.end() || it->second->protection_id != b.at("protection_id").get<std::string>()) return;
+  auto p = it->second;
+  const auto state = b.at("state").get<std::string>();
+  if (state == "armed") {
+    if (b.contains("stop_price") && decimal::parse(b["stop_price"].get<std::string>()) != p->plan.stop_price()) return;  // an older arm
+    confirm_protection(c, *p, "guardian");
+  } else if (state == "triggered" || state == "closed") {
+    // The guardian closed it: settle from the venue.
+    try {
+      if (c.position_qty(symbol).is_zero()) {
+        cancel_protection_legs(c, *p);
+        position_closed(self, c, *p, "stop", decimal{});
+      }
+    } catch (const std::exception& e) {
+      pt::log::warn("position check failed", {{"symbol", symbol}, {"error", e.what()}});
+    }
+  } else if (state == "failed") {
+    c.alert("EXEC_GUARDIAN_FAILED", "guardian failed to protect " + symbol, {{"symbol", symbol}});
+  }
+}
+
+// A position of ours went flat on the venue (stop or take-profit filled): settle it.
+// ctl.reconciliation.ack: only a signed, fresh, unreplayed command lifts the hold. Every command,
+// accepted or refused, is audited (without its signature) before the answer.
+void on_reconciliation_ack(actor_t self, exec_context& c, const pt::bus::envelope& e) {
+  const auto v = c.ctl.verify(e.subject, e.body, pt::core::timestamp::from_millis(wall_ms()));
+  const bool was = self->state.hold_entries;
+  std::string message;
+  if (!v) {
+    message = "refused: " + v.reason;
+  } else {
+    self->state.hold_entries = false;
+    message = was ? "reconciliation acknowledged: entries allowed" : "nothing was held";
+  }
+  const std::string request_id = e.body.value("request_id", "");
+  c.append(pt::ledger::event_type::control_command_received, "ctl", request_id,
+           {{"subject", e.subject}, {"accepted", v.ok}, {"message", message}, {"command", pt::control::redact(e.body)}},
+           "ctl:" + (request_id.empty() ? std::to_string(wall_ms()) : request_id) + (v.ok ? "" : ":refused:" + std::to_string(wall_ms())));
+  c.flush();  // the audit is durable before the answer
+  pt::log::info(v.ok ? "control command accepted" : "control command refused", {{"subject", e.subject}, {"message", message}});
+  if (e.is_request())
+    c.bus->reply(e, {{"request_id", request_id.empty() ? std::string("x") : request_id},
+                     {"ok", v.ok},
+                     {"message", message},
+                     {"ts", iso_now()}});
+}
+
+void check_flat(actor_t self, exec_context& c, const std::string& symbol, const char* why) {
+  auto it = self->state.positions.find(symbol);
+  if (it == self->state.positions.end()) return;
+  auto p = it->second;
+  if (p->plan.phase() == oms::plan_phase::closing || p->plan.phase() == oms::plan_phase::awaiting_entry) return;
+  try {
+    if (!c.position_qty(symbol).is_zero()) return;
+  } catch (const std::exception&) {
+    return;
+  }
+  p->plan.closing();
+  cancel_protection_legs(c, *p);
+  position_closed(self, c, *p, why, decimal{});
+}
+
+// ---- start-up: reconciliation ---------------------------------------------------------------
+struct ledger_view {
+  bool open = false, protected_ = false;
+  json opened;
+};
+
+std::map<std::string, ledger_view> read_ledger_view(exec_context& c) {
+  std::map<std::string, ledger_view> out;
+  pqxx::connection conn(c.db_url);
+  pqxx::work tx(conn);
+  for (const auto& symbol : c.cfg.symbols) {
+    auto& v = out[symbol];
+    for (const auto& row : tx.exec_params("SELECT type, payload::text FROM events WHERE stream_id = $1 ORDER BY seq",
+                                          "pos-" + symbol)) {
+      const auto type = row[0].as<std::string>();
+      if (type == "PositionOpened") {
+        v.open = true;
+        v.protected_ = false;
+        v.opened = json::parse(row[1].as<std::string>(), nullptr, false);
+      } else if (type == "PositionClosed") {
+        v.open = false;
+        v.protected_ = false;
+      } else if (type == "PositionUpdated") {
+        const auto j = json::parse(row[1].as<std::string>(), nullptr, false);
+        if (j.is_object() && j.value("protection", "") == "confirmed") v.protected_ = true;
+      }
+    }
+  }
+  return out;
+}
+
+void reconcile(actor_t self, exec_context& c) {
+  auto& st = self->state;
+  const std::string run_id = "recon-" + std::to_string(wall_ms());
+  json findings = json::array();
+  bool critical = false;
+  std::string critical_text;
+  auto finding = [&](const std::string& kind, const std::string& symbol, const std::string& detail, bool crit,
+                     std::optional<decimal> ours = {}, std::optional<decimal> theirs = {}) {
+    json f{{"kind", kind}, {"symbol", symbol}, {"detail", detail}};
+    if (ours) f["ours"] = ours->to_string();
+    if (theirs) f["venue"] = theirs->to_string();
+    findings.push_back(f);
+    c.append(pt::ledger::event_type::manual_intervention_detected, "recon", run_id, f, run_id + ":" + std::to_string(findings.size()));
+    if (crit) {
+      critical = true;
+      critical_text = kind + " " + symbol;
+    }
+  };
+  std::string status = "ok";
+  try {
+    const auto view = read_ledger_view(c);
+    for (const auto& symbol : c.cfg.symbols) {
+      const auto& v = view.at(symbol);
+      const decimal q = c.position_qty(symbol);
+      if (!q.is_zero() && !v.open) {
+        finding("unknown_position", symbol, "the venue holds a position the ledger does not know", true, decimal{}, q);
+      } else if (q.is_zero() && v.open) {
+        finding("position_gone", symbol, "the ledger has an open position; the venue is flat", false, std::nullopt, q);
+      } else if (!q.is_zero() && v.open) {
+        bool prot = v.protected_;
+        if (c.binance) {  // the native stop must still be there
+          prot = false;
+          const auto algos = c.algo_call("GET", "/fapi/v1/openAlgoOrders", {{"symbol", symbol}}, pv::request_kind::query);
+          for (const auto& a : algos.is_array() ? algos : json::array())
+            if (a.value("orderType", a.value("type", "")) == "STOP_MARKET") prot = true;
+        }
+        if (!prot) finding("unprotected_position", symbol, "an open position without a confirmed stop", true, std::nullopt, q);
+        // Managed again: exits and the kill switch find it.
+        const auto& o = v.opened;
+        if (o.is_object() && o.contains("stop_price")) {
+          std::optional<decimal> tp;
+          if (o.contains("take_profit")) tp = decimal::parse(o["take_profit"].get<std::string>());
+          auto p = std::make_shared<position_ctx>(decimal::parse(o["stop_price"].get<std::string>()), tp);
+          p->symbol = symbol;
+          p->decision_id = o.value("decision_id", "");
+          p->protection_id = o.value("protection_id", "");
+          p->correlation_id = p->decision_id;
+          p->side = o.value("side", "long") == "long" ? pv::side::buy : pv::side::sell;
+          p->qty = q.is_negative() ? -q : q;
+          p->entry_price = decimal::parse(o.value("entry_price", "0"));
+          p->stop_cid = oms::client_order_id(p->decision_id, "stop");
+          p->tp_cid = oms::client_order_id(p->decision_id, "tp");
+          p->filled_at = steady::now();
+          p->plan.entry_filled(p->qty, p->entry_price, p->filled_at);
+          p->plan.stop_requested(p->filled_at);
+          if (prot) p->plan.stop_confirmed(c.binance ? "native" : "guardian");
+          if (tp) p->plan.take_profit_placed();
+          st.positions[symbol] = p;
+          st.decisions_done.insert(p->decision_id);
+        }
+      }
+      for (const auto& o : c.venue->open_orders(symbol))
+        if (o.client_id.rfind("pt", 0) != 0)
+          finding("foreign_order", symbol, "an open order not placed by polytrade: " + o.client_id, false);
+    }
+    if (!findings.empty()) status = "mismatch";
+  } catch (const std::exception& e) {
+    status = "failed";
+    critical = true;
+    critical_text = std::string("reconciliation failed: ") + e.what();
+    findings.push_back({{"kind", "failed"}, {"detail", critical_text.substr(0, 200)}});
+  }
+  c.append(pt::ledger::event_type::reconciliation_completed, "recon", run_id,
+           {{"run_id", run_id}, {"status", status}, {"findings", findings}, {"critical", critical}}, run_id + ":done");
+  c.flush();
+  c.js("exec.reconciliation", {{"run_id", run_id}, {"venue", c.cfg.venue}, {"status", status}, {"findings", findings}, {"ts", iso_now()}},
+       run_id);
+  if (critical) {
+    st.hold_entries = true;
+    st.hold_reason = critical_text;
+    c.alert("EXEC_RECONCILIATION_HOLD", "new entries held until ctl.reconciliation.ack: " + critical_text, {{"run_id", run_id}});
+  }
+  pt::log::info("reconciliation done", {{"status", status}, {"findings", findings.size()}, {"hold", critical}});
+}
+
+// ---- the actor ------------------------------------------------------------------------------
+void start_trading(actor_t self, exec_context& c) {
+  if (c.cfg.enforce_settings) {
+    try {
+      c.venue->set_position_mode(c.cfg.pos_mode);
+    } catch (const std::exception& e) {
+      pt::log::warn("position mode not set", {{"error", e.what()}});
+    }
+    for (const auto& s : c.cfg.symbols) try {
+        c.venue->set_leverage(s, c.cfg.leverage, c.cfg.margin);
+      } catch (const std::exception& e) {
+        pt::log::warn("leverage / margin mode not set", {{"symbol", s}, {"error", e.what()}});
+      }
+  }
+  if (auto err = c.bus->ensure_fleet_streams()) throw std::runtime_error("streams: " + pt::bus::describe(err));
+  if (c.cfg.reconcile) reconcile(self, c);
+  const caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto consume = [&](const char* stream, const char* durable, const char* subject, bool deliver_new) {
+    pt::bus::consumer_config cc;
+    cc.stream = stream;
+    cc.durable = durable;
+    cc.filter_subject = subject;
+    cc.ack_wait = 60s;
+    cc.deliver_new = deliver_new;
+    auto r = c.bus->js_consume(cc, me);
+    if (!r) throw std::runtime_error(std::string("consumer ") + durable + ": " + pt::bus::describe(r.error()));
+  };
+  consume("GUARDIAN", "execution-guardian", "guardian.protection", true);
+  consume("RISK", "execution-killswitch", "risk.killswitch", false);
+  consume("TRADE", "execution-exits", "trade.exit", false);
+  consume("RISK", "execution-decisions", "risk.decision.approved", false);
+  if (c.cfg.mode != "live")
+    if (auto md = c.bus->subscribe("md." + c.cfg.venue + ".*.bar.*", me); !md)
+      pt::log::warn("market data not subscribed: messages carry the wall clock", {{"error", pt::bus::describe(md.error())}});
+  auto sub = c.bus->subscribe("ctl.reconciliation.ack", me);
+  if (!sub) pt::log::warn("ctl.reconciliation.ack not subscribed", {{"error", pt::bus::describe(sub.error())}});
+  self->state.trading = true;
+  c.account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries);
+  pt::log::info("trading", {{"venue", c.cfg.venue}, {"symbols", c.cfg.symbols}, {"protection", c.cfg.protection}});
+}
+
+caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
+  self->send(self, lease_atom::value);
+  self->set_down_handler([](const caf::down_msg&) {});
+  return {
+      [=](lease_atom) {
+        auto& st = self->state;
+        try {
+          if (!ctx->lease_conn) ctx->lease_conn = std::make_unique<pqxx::connection>(ctx->db_url);
+          pqxx::nontransaction tx(*ctx->lease_conn);
+          st.leased = tx.exec_params1("SELECT pg_try_advisory_lock($1)", ctx->cfg.lease_key)[0].as<bool>();
+        } catch (const std::exception& e) {
+          ctx->lease_conn.reset();
+          pt::log::warn("lease: PostgreSQL not reachable", {{"error", e.what()}});
+        }
+        if (!st.leased) {
+          if (!st.standby_logged) pt::log::warn("standby: another execution instance holds the lease; not trading");
+          st.standby_logged = true;
+          self->delayed_send(self, ctx->cfg.lease_retry, lease_atom::value);
+          return;
+        }
+        pt::log::info("lease acquired: this instance trades", {{"lease_key", ctx->cfg.lease_key}});
+        try {
+          start_trading(self, *ctx);
+        } catch (const std::exception& e) {
+          pt::log::error("start failed", {{"error", e.what()}});
+          self->quit(caf::make_error(caf::sec::runtime_error, e.what()));
+          return;
+        }
+        self->send(self, tick_atom::value);
+      },
+      [=](tick_atom) {
+        self->delayed_send(self, ctx->cfg.account_interval, tick_atom::value);
+        ctx->account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries);
+        std::vector<std::string> held;
+        for (auto& [s, p] : self->state.positions) held.push_back(s);
+        for (const auto& s : held) check_flat(self, *ctx, s, "stop_or_take_profit");
+      },
+      [=](deadline_atom, const std::string& symbol, const std::string& decision_id) {
+        auto it = self->state.positions.find(symbol);
+        if (it == self->state.positions.end() || it->second->decision_id != decision_id) return;
+        auto p = it->second;
+        if (!p->plan.protection_overdue(steady::now(), ctx->cfg.protection_timeout)) return;
+        ctx->alert("EXEC_PROTECTION_TIMEOUT",
+                   "no protection confirmed for " + symbol + " within " + std::to_string(ctx->cfg.protection_timeout.count()) +
+                       " ms: closing the position",
+                   {{"symbol", symbol}, {"decision_id", decision_id}});
+        flatten(self, *ctx, p, "flat", "protection_timeout");
+      },
+      [=](order_atom, const pv::order& o) {
+        ctx->saw_market_time(o.update_time);
+        auto it = self->state.positions.find(o.symbol);
+        if (it != self->state.positions.end() && o.client_id == it->second->tp_cid && o.state == pv::order_state::filled)
+          check_flat(self, *ctx, o.symbol, "take_profit");
+      },
+      [=](fill_atom, const pv::fill& f) {
+        ctx->saw_market_time(f.time);
+        ctx->fill_msg(f);
+      },
+      [=](pos_atom, const pv::position& p) {
+        if (p.qty.is_zero()) check_flat(self, *ctx, p.symbol, "stop_or_take_profit");
+      },
+      [=](const pt::bus::envelope& e) {
+        bool ack = true;
+        try {
+          if (e.subject.rfind("md.", 0) == 0) {
+            if (e.body.value("closed", false) && e.body.contains("close_ts"))
+              ctx->saw_market_time(pt::core::timestamp::parse_iso8601(e.body["close_ts"].get<std::string>()).nanos() / 1'000'000);
+          } else if (e.subject == "risk.decision.approved") ack = on_decision(self, *ctx, e.body);
+          else if (e.subject == "trade.exit") on_exit(self, *ctx, e.body);
+          else if (e.subject == "risk.killswitch") on_killswitch(self, *ctx, e.body);
+          else if (e.subject == "guardian.protection") on_guardian(self, *ctx, e.body);
+          else if (e.subject == "ctl.reconciliation.ack") on_reconciliation_ack(self, *ctx, e);
+        } catch (const std::exception& ex) {
+          pt::log::error("message not processed", {{"subject", e.subject}, {"error", ex.what()}});
+          ack = false;
+        }
+        if (e.needs_ack()) {
+          if (ack) e.ack();
+          else e.nak();
+        }
+      },
+  };
+}
+
+std::shared_ptr<pv::venue> make_venue(exec_context& c) {
+  const auto& m = c.cfg;
+  if (m.venue == "binance") {
+    pt::connectors::binance_config b;
+    if (!m.rest_url.empty()) b.rest_url = m.rest_url;
+    if (!m.ws_url.empty()) b.ws_base_url = m.ws_url;
+    b.api_key = m.api_key;
+    b.api_secret = m.api_secret;
+    auto v = std::make_shared<pt::connectors::binance_connector>(b);
+    c.binance = v.get();
+    c.instrument_of = [v](const std::string& s) { return v->instrument_of(s); };
+    return v;
+  }
+  pt::connectors::poloniex_config p;
+  if (!m.rest_url.empty()) p.rest_url = m.rest_url;
+  if (!m.ws_url.empty()) p.ws_private_url = m.ws_url;
+  p.api_key = m.api_key;
+  p.api_secret = m.api_secret;
+  auto v = std::make_shared<pt::connectors::poloniex_connector>(p);
+  c.instrument_of = [v](const std::string& s) { return v->instrument_of(s); };
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  exec_config cfg;
+  pt::ledger::config lcfg;
+  pt::service::options opt;
+  opt.default_name = "execution";
+  opt.summary = "risk.decision.approved -> venue orders with protection; exec.* out";
+  opt.configure = [&](const pt::service::context& ctx) {
+    cfg = read_config(ctx.config);
+    lcfg = pt::ledger::config::from(ctx.config);
+    if (lcfg.url.empty()) ctx.config.fail("ledger.url", "required (or DATABASE_URL): execution writes its intents first");
+  };
+  return pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {
+    auto ctx = std::make_shared<exec_context>();
+    ctx->cfg = cfg;
+    ctx->service = rt.ctx().name;
+    ctx->bus = &rt.bus();
+    ctx->db_url = lcfg.url;
+    try {
+      ctx->ledger = std::make_unique<pt::ledger::appender>(lcfg);
+    } catch (const std::exception& e) {
+      throw pt::service::startup_error(pt::service::exit_ledger_unreachable, e.what());
+    }
+    ctx->venue = make_venue(*ctx);
+    auto actor = rt.system().spawn<caf::detached>(exec_actor, ctx);
+    rt.manage(actor);
+    auto venue = ctx->venue;
+    rt.on_stop([venue, ctx] {
+      venue->close_streams();
+      ctx->ledger->stop(5s);
+    });
+    pv::stream_events ev;
+    ev.on_connection = [](const std::string& stream, bool up) {
+      pt::log::info(up ? "stream connected" : "stream disconnected", {{"stream", stream}});
+    };
+    ev.on_error = [](const std::string& what) { pt::log::warn("stream error", {{"error", what}}); };
+    venue->set_stream_events(ev);
+    const caf::actor a = actor;
+    pv::private_handlers h;
+    h.on_order = [a](const pv::order& o) { caf::anon_send(a, order_atom::value, o); };
+    h.on_fill = [a](const pv::fill& f) { caf::anon_send(a, fill_atom::value, f); };
+    h.on_position = [a](const pv::position& p) { caf::anon_send(a, pos_atom::value, p); };
+    venue->subscribe_private(h);
+  });
+}

@@ -1,0 +1,665 @@
+// The execution binary end to end: a private nats-server (JetStream), PostgreSQL (the ledger),
+// venue-sim in lockstep on the Poloniex or the Binance protocol, and the test as every other
+// service: it publishes risk.decision.approved and trade.exit with plain nats.c, plays the guardian
+// on Poloniex, and checks the outcome against venue-sim's own ground truth (/sim/accounts, the
+// Algo Service's open orders) and the ledger's rows (libpqxx), never against the service's word.
+#include "connectors/binance_connector.hpp"
+#include "connectors/poloniex_connector.hpp"
+#include "control/control.hpp"
+#include "core/decimal.hpp"
+#include "core/time.hpp"
+#include "oms/oms.hpp"
+#include "testing/servers.hpp"
+#include "testing/service_process.hpp"
+#include "testing/venue_sim_process.hpp"
+#include "venue/signing.hpp"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <httplib.h>
+#include <nats/nats.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace pt;
+using namespace std::chrono_literals;
+using core::decimal;
+using json = nlohmann::json;
+
+namespace {
+
+std::string now_iso() {
+  return core::timestamp::from_millis(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count())
+      .to_iso8601();
+}
+
+using pt::testing::service_process;
+using pt::testing::slurp;
+
+constexpr const char* kCtlToken = "execution-test-operator-token";
+
+// The service children inherit this environment: no real keys, no live switch, no outside URLs,
+// and the operator token the reconciliation test signs with.
+const bool env_scrubbed = [] {
+  for (const char* k : {"POLONIEX_API_KEY", "POLONIEX_API_SECRET", "BINANCE_API_KEY", "BINANCE_API_SECRET",
+                        "POLYTRADE_LIVE", "DATABASE_URL", "NATS_URL"})
+    ::unsetenv(k);
+  ::setenv("POLYTRADE_CTL_TOKEN", kCtlToken, 1);
+  return true;
+}();
+
+// Plain nats.c: a core subscription (JetStream publishes reach it too) and JetStream publishing.
+struct nats_client {
+  natsConnection* nc = nullptr;
+  natsSubscription* sub = nullptr;
+  jsCtx* js = nullptr;
+  nats_client(const std::string& url, const std::string& subject) {
+    REQUIRE(natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK);
+    REQUIRE(natsConnection_SubscribeSync(&sub, nc, subject.c_str()) == NATS_OK);
+    natsSubscription_SetPendingLimits(sub, -1, -1);
+    REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+    REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  }
+  ~nats_client() {
+    jsCtx_Destroy(js);
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(nc);
+  }
+  void js_publish(const std::string& subject, const json& body, const std::string& msg_id) {
+    jsPubOptions o;
+    jsPubOptions_Init(&o);
+    o.MsgId = msg_id.c_str();
+    const std::string data = body.dump();
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    jsPubAck* ack = nullptr;
+    const auto s = js_Publish(&ack, js, subject.c_str(), data.data(), static_cast<int>(data.size()), &o, &jerr);
+    INFO("js_Publish " << subject << ": " << natsStatus_GetText(s) << " jerr " << static_cast<int>(jerr));
+    REQUIRE(s == NATS_OK);
+    jsPubAck_Destroy(ack);
+  }
+  // The next message whose subject passes `want`, or nullopt after t.
+  std::optional<std::pair<std::string, json>> next(const std::function<bool(const std::string&, const json&)>& want,
+                                                    std::chrono::milliseconds t) {
+    const auto until = std::chrono::steady_clock::now() + t;
+    while (std::chrono::steady_clock::now() < until) {
+      natsMsg* m = nullptr;
+      if (natsSubscription_NextMsg(&m, sub, 100) != NATS_OK) continue;
+      std::pair<std::string, json> out{natsMsg_GetSubject(m),
+                                       json::parse(std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)), nullptr, false)};
+      natsMsg_Destroy(m);
+      seen.push_back(out);
+      if (want(out.first, out.second)) return out;
+    }
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, json>> seen;  // everything received, in order
+  [[nodiscard]] bool saw(const std::function<bool(const std::string&, const json&)>& want) const {
+    for (const auto& [s, b] : seen)
+      if (want(s, b)) return true;
+    return false;
+  }
+};
+
+struct venue_case {
+  const char* venue;
+  const char* symbol;
+  const char* qty;  // Poloniex: contracts; Binance: BTC
+};
+
+json sim_account(httplib::Client& control, const std::string& venue) {
+  auto r = control.Get(("/sim/accounts?protocol=" + venue).c_str());
+  REQUIRE(r);
+  return json::parse(r->body).at(0);
+}
+
+int orders_for(const json& acct, const std::string& cid) {
+  int n = 0;
+  for (const auto& id : acct.at("client_ids"))
+    if (id == cid) ++n;
+  return n;
+}
+
+decimal position_of(const json& acct, const std::string& symbol) {
+  decimal q;
+  for (const auto& p : acct.at("positions"))
+    if (p.at("symbol") == symbol) q += decimal::parse(p.at("qty").get<std::string>());
+  return q;
+}
+
+// Binance's Algo Service open orders at venue-sim, signed here (not through the service's code).
+json binance_open_algos(const std::string& base, const std::string& symbol) {
+  const auto port = std::stoi(base.substr(base.rfind(':') + 1));
+  httplib::Client c("127.0.0.1", port);
+  const auto ts = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto q = venue::binance_signed_query({{"symbol", symbol}}, ts, 5000, "venue-sim-secret");
+  auto r = c.Get(("/fapi/v1/openAlgoOrders?" + q).c_str(), {{"X-MBX-APIKEY", "venue-sim-key"}});
+  REQUIRE(r);
+  INFO(r->body);
+  REQUIRE(r->status == 200);
+  return json::parse(r->body);
+}
+
+// The servers, venue-sim and the service for the shorter scenarios below.
+struct harness {
+  venue_case vc;
+  bool polo;
+  testing::nats_server nats{true};
+  std::string db;
+  std::unique_ptr<testing::venue_sim_process> sim;
+  std::unique_ptr<httplib::Client> control;
+  std::string stop, tp, dir;
+  std::unique_ptr<nats_client> bus;
+  std::unique_ptr<service_process> svc;
+
+  harness(venue_case c, const std::string& name) : vc(c), polo(std::string(c.venue) == "poloniex") {
+    db = testing::postgres_server::shared().create_database("exec_" + name);
+    sim = std::make_unique<testing::venue_sim_process>(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "venue-sim-key:venue-sim-secret:100000",
+                                                       std::vector<std::string>{"--symbols", "BTC", "--protocols", vc.venue,
+                                                                                "--timeframe", "5m"});
+    control = std::make_unique<httplib::Client>("127.0.0.1", sim->port("control"));
+    control->set_read_timeout(10);
+    const decimal m = connector()->get_mark_price(vc.symbol).mark;
+    REQUIRE(m.is_positive());
+    stop = (m * decimal::parse("0.9")).to_string(0, core::rounding::down);
+    tp = (m * decimal::parse("1.1")).to_string(0, core::rounding::down);
+    dir = testing::make_temp_dir("execution-" + name);
+    bus = std::make_unique<nats_client>(nats.url(), ">");
+  }
+  // A connector of the test's own (venue-sim's default account), for setting up the venue.
+  std::unique_ptr<venue::venue> connector() const {
+    if (polo) {
+      connectors::poloniex_config pc;
+      pc.rest_url = sim->url("poloniex");
+      pc.api_key = "venue-sim-key";
+      pc.api_secret = "venue-sim-secret";
+      return std::make_unique<connectors::poloniex_connector>(pc);
+    }
+    connectors::binance_config bc;
+    bc.rest_url = sim->url("binance");
+    bc.api_key = "venue-sim-key";
+    bc.api_secret = "venue-sim-secret";
+    return std::make_unique<connectors::binance_connector>(bc);
+  }
+  void start(const std::string& extra_yaml = {}) {
+    const std::string cfg = dir + "/execution.yaml";
+    {
+      std::ofstream y(cfg);
+      y << "bus:\n  url: " << nats.url() << "\n"
+        << "ledger:\n  url: " << db << "\n"
+        << "execution:\n"
+        << "  venue: " << vc.venue << "\n"
+        << "  rest_url: " << sim->url(vc.venue) << "\n"
+        << "  ws_url: ws://127.0.0.1:" << sim->port(polo ? "poloniex_ws" : "binance_ws") << (polo ? "/ws/v3/private" : "") << "\n"
+        << "  symbols: [" << vc.symbol << "]\n"
+        << "  account_interval: 1s\n"
+        << extra_yaml;
+    }
+    svc = std::make_unique<service_process>(std::vector<std::string>{EXECUTION_BIN, "--config", cfg}, dir + "/execution.log");
+    INFO(svc->output());
+    REQUIRE(svc->wait_for("\"trading\"", 30s));
+  }
+  json decision(const std::string& id) const {
+    return {{"decision_id", id},          {"proposal_id", id + "-p"}, {"correlation_id", "corr-" + id},
+            {"venue", vc.venue},          {"symbol", vc.symbol},      {"side", "buy"},
+            {"order_type", "market"},     {"quantity", vc.qty},       {"stop_loss", stop},
+            {"take_profit", tp},          {"risk_amount", "10"},      {"ts", now_iso()}};
+  }
+  // A stop between the original one and the market: the "trailed" stop of move_stop.
+  std::string tp_below() const {
+    return ((decimal::parse(stop) + decimal::parse(tp)) * decimal::parse("0.45")).to_string(0, core::rounding::down);
+  }
+  std::string pos_subject() const { return std::string("exec.position.") + (polo ? "btc_usdt_perp" : "btcusdt"); }
+  json account() const { return sim_account(*control, vc.venue); }
+  std::int64_t count(const std::string& type) const {
+    pqxx::connection conn(db);
+    pqxx::work tx(conn);
+    return tx.exec_params("SELECT count(*) FROM events WHERE type = $1", type)[0][0].as<std::int64_t>();
+  }
+  // Events of `type` whose payload text contains `needle` anywhere (keys or values).
+  std::int64_t count_where(const std::string& type, const std::string& needle) const {
+    pqxx::connection conn(db);
+    pqxx::work tx(conn);
+    return tx.exec_params("SELECT count(*) FROM events WHERE type = $1 AND strpos(payload::text, $2) > 0", type, needle)[0][0]
+        .as<std::int64_t>();
+  }
+};
+
+void run_case(const venue_case& vc) {
+  const bool polo = std::string(vc.venue) == "poloniex";
+  testing::nats_server nats(true);
+  auto& pg = testing::postgres_server::shared();
+  const std::string db = pg.create_database(std::string("exec_") + vc.venue);
+  testing::venue_sim_process sim(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "venue-sim-key:venue-sim-secret:100000",
+                                 {"--symbols", "BTC", "--protocols", vc.venue, "--timeframe", "5m"});
+  httplib::Client control("127.0.0.1", sim.port("control"));
+  control.set_read_timeout(10);
+
+  // The market price, to put the stop under and the take-profit over it.
+  decimal mark;
+  if (polo) {
+    connectors::poloniex_config pc;
+    pc.rest_url = sim.url("poloniex");
+    mark = connectors::poloniex_connector(pc).get_mark_price(vc.symbol).mark;
+  } else {
+    connectors::binance_config bc;
+    bc.rest_url = sim.url("binance");
+    mark = connectors::binance_connector(bc).get_mark_price(vc.symbol).mark;
+  }
+  REQUIRE(mark.is_positive());
+  const std::string stop = (mark * decimal::parse("0.9")).to_string(0, core::rounding::down);
+  const std::string tp = (mark * decimal::parse("1.1")).to_string(0, core::rounding::down);
+
+  const auto dir = testing::make_temp_dir("execution-test");
+  const std::string cfg = dir + "/execution.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: " << nats.url() << "\n"
+      << "heartbeat:\n  interval: 1s\n"
+      << "ledger:\n  url: " << db << "\n"
+      << "execution:\n"
+      << "  venue: " << vc.venue << "\n"
+      << "  mode: paper\n"
+      << "  rest_url: " << sim.url(vc.venue) << "\n"
+      << "  ws_url: ws://127.0.0.1:" << sim.port(polo ? "poloniex_ws" : "binance_ws") << (polo ? "/ws/v3/private" : "")
+      << "\n"
+      << "  symbols: [" << vc.symbol << "]\n"
+      << "  leverage: 3\n"
+      << "  protection_timeout: 10s\n"  // the test answers as the guardian; time enough under ASan
+      << "  account_interval: 1s\n";
+  }
+  nats_client bus(nats.url(), ">");
+  service_process svc({EXECUTION_BIN, "--config", cfg}, dir + "/execution.log");
+  INFO(svc.output());
+  REQUIRE(svc.wait_for("\"trading\"", 30s));
+
+  const std::string decision_id = std::string("d-test-") + vc.symbol + "-1h-1700000000000-p";
+  const std::string cid = oms::client_order_id(decision_id, "entry");
+  const std::string tp_cid = oms::client_order_id(decision_id, "tp");
+  const json decision{{"decision_id", decision_id},
+                      {"proposal_id", std::string("test-") + vc.symbol + "-1h-1700000000000-p"},
+                      {"correlation_id", "corr-1"},
+                      {"venue", vc.venue},
+                      {"symbol", vc.symbol},
+                      {"side", "buy"},
+                      {"order_type", "market"},
+                      {"quantity", vc.qty},
+                      {"stop_loss", stop},
+                      {"take_profit", tp},
+                      {"risk_amount", "10"},
+                      {"ts", now_iso()}};
+  bus.js_publish("risk.decision.approved", decision, decision_id);
+
+  const std::string pos_subject = std::string("exec.position.") + (polo ? "btc_usdt_perp" : "btcusdt");
+  auto opened = bus.next([&](const std::string& s, const json& b) { return s == pos_subject && b.at("side") == "long"; }, 20s);
+  INFO(svc.output());
+  REQUIRE(opened);
+  CHECK(decimal::parse(opened->second.at("qty").get<std::string>()) == decimal::parse(vc.qty));
+
+  // Ground truth: exactly one venue order for the entry's client id, and the position is there.
+  auto acct = sim_account(control, vc.venue);
+  CHECK(orders_for(acct, cid) == 1);
+  CHECK(position_of(acct, vc.symbol) == decimal::parse(vc.qty));
+
+  // The ledger: the intent was stored before the venue's ack.
+  pqxx::connection conn(db);
+  auto seq_of = [&](const std::string& stream, const std::string& type, const std::string& key, const std::string& value) {
+    pqxx::work tx(conn);
+    auto r = tx.exec_params("SELECT min(seq) FROM events WHERE stream_id = $1 AND type = $2 AND payload->>$3 = $4", stream,
+                            type, key, value);
+    return r[0][0].is_null() ? std::int64_t{0} : r[0][0].as<std::int64_t>();
+  };
+  const auto intent_seq = seq_of(cid, "OrderPlaced", "phase", "intent");
+  const auto acked_seq = seq_of(cid, "OrderPlaced", "phase", "acked");
+  CHECK(intent_seq > 0);
+  CHECK(acked_seq > intent_seq);
+
+  if (polo) {
+    // Play the guardian: the arm request arrives, we answer armed, the ledger records confirmed.
+    auto arm = bus.next([](const std::string& s, const json& b) { return s == "guardian.protect" && b.at("action") == "arm"; }, 10s);
+    REQUIRE(arm);
+    CHECK(arm->second.at("stop_price") == stop);
+    CHECK(arm->second.at("position_side") == "long");
+    const auto pid = arm->second.at("protection_id").get<std::string>();
+    bus.js_publish("guardian.protection",
+                   {{"protection_id", pid}, {"venue", vc.venue}, {"symbol", vc.symbol}, {"state", "armed"},
+                    {"position_side", "long"}, {"stop_price", stop}, {"ts", now_iso()}},
+                   pid + "-armed");
+    // The take-profit rests on the venue as a reduce-only limit (placed right after the arm).
+    bool tp_found = false;
+    for (int i = 0; i < 50 && !tp_found; ++i) {
+      const json a = sim_account(control, vc.venue);  // kept alive: the loop reads into it
+      for (const auto& o : a.at("open_orders"))
+        if (o.at("clientId").get<std::string>() == tp_cid) tp_found = true;
+      if (!tp_found) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(tp_found);
+  } else {
+    const auto algos = binance_open_algos(sim.url("binance"), vc.symbol);
+    bool stop_found = false;
+    for (const auto& a : algos)
+      if (a.value("clientAlgoId", "") == oms::client_order_id(decision_id, "stop")) stop_found = true;
+    INFO(algos.dump());
+    CHECK(stop_found);
+  }
+  std::int64_t confirmed_seq = 0;
+  for (int i = 0; i < 100 && confirmed_seq == 0; ++i) {
+    confirmed_seq = seq_of("pos-" + std::string(vc.symbol), "PositionUpdated", "protection", "confirmed");
+    if (confirmed_seq == 0) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(confirmed_seq > seq_of("pos-" + std::string(vc.symbol), "PositionOpened", "decision_id", decision_id));
+  {
+    pqxx::work tx(conn);
+    auto r = tx.exec_params("SELECT payload->>'by' FROM events WHERE stream_id = $1 AND type = 'PositionUpdated'",
+                            "pos-" + std::string(vc.symbol));
+    REQUIRE(!r.empty());
+    CHECK(r[0][0].as<std::string>() == (polo ? "guardian" : "native"));
+  }
+
+  // The order's life, the venue's fill and the account on the bus.
+  CHECK(bus.saw([&](const std::string& s, const json& b) { return s == "exec.order.new" && b.at("client_order_id") == cid; }));
+  CHECK(bus.saw([&](const std::string& s, const json& b) {
+    return s == "exec.order.filled" && b.at("client_order_id") == cid && b.at("filled_qty") == vc.qty;
+  }));
+  auto is_fill = [&](const std::string& s, const json& b) { return s == "exec.fill" && b.at("order_id") == cid; };
+  CHECK((bus.saw(is_fill) || bus.next(is_fill, 5s)));
+  auto is_account = [&](const std::string& s, const json& b) { return s == "exec.account" && b.at("open_positions") == 1; };
+  CHECK((bus.saw(is_account) || bus.next(is_account, 5s)));
+
+  // A redelivered decision (a new JetStream message id, the same decision) sends nothing new.
+  bus.js_publish("risk.decision.approved", decision, decision_id + "-again");
+  REQUIRE(svc.wait_for("decision already handled", 10s));
+  acct = sim_account(control, vc.venue);
+  CHECK(orders_for(acct, cid) == 1);
+
+  // trade.exit close flattens the position.
+  bus.js_publish("trade.exit",
+                 {{"exit_id", decision_id + "-x"}, {"correlation_id", "corr-1"}, {"strategy", "test"}, {"venue", vc.venue},
+                  {"symbol", vc.symbol}, {"kind", "close"}, {"reason", "signal_exit"}, {"ts", now_iso()}},
+                 decision_id + "-x");
+  auto flat = bus.next([&](const std::string& s, const json& b) { return s == pos_subject && b.at("side") == "flat"; }, 20s);
+  INFO(svc.output());
+  REQUIRE(flat);
+  acct = sim_account(control, vc.venue);
+  CHECK(position_of(acct, vc.symbol).is_zero());
+  CHECK(seq_of("pos-" + std::string(vc.symbol), "PositionClosed", "decision_id", decision_id) > confirmed_seq);
+  if (polo) {
+    auto is_release = [](const std::string& s, const json& b) { return s == "guardian.protect" && b.at("action") == "release"; };
+    CHECK((bus.saw(is_release) || bus.next(is_release, 5s)));
+    // The take-profit left the venue with the position.
+    for (const auto& o : acct.at("open_orders")) CHECK(o.at("clientId").get<std::string>() != tp_cid);
+  } else {
+    CHECK(binance_open_algos(sim.url("binance"), vc.symbol).empty());
+  }
+  CHECK(svc.stop() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("entry, protection, redelivery and exit against venue-sim (Poloniex protocol, guardian)") {
+  PT_NEED_RECORDED_DATA();
+  run_case({"poloniex", "BTC_USDT_PERP", "1"});
+}
+
+TEST_CASE("entry, protection, redelivery and exit against venue-sim (Binance protocol, native stop)") {
+  PT_NEED_RECORDED_DATA();
+  run_case({"binance", "BTCUSDT", "0.01"});
+}
+
+TEST_CASE("a second instance stays standby while the first holds the lease") {
+  testing::nats_server nats(true);
+  auto& pg = testing::postgres_server::shared();
+  const std::string db = pg.create_database("exec_lease");
+  // A connection of ours holds the advisory lock, as a running first instance would.
+  pqxx::connection holder(db);
+  {
+    pqxx::nontransaction tx(holder);
+    REQUIRE(tx.exec_params("SELECT pg_try_advisory_lock($1)", std::int64_t{424242})[0][0].as<bool>());
+  }
+  const auto dir = testing::make_temp_dir("execution-lease");
+  const std::string cfg = dir + "/execution.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: " << nats.url() << "\n"
+      << "ledger:\n  url: " << db << "\n"
+      << "execution:\n  venue: binance\n  rest_url: http://127.0.0.1:9\n  symbols: [BTCUSDT]\n"
+      << "  lease_key: 424242\n  lease_retry: 100ms\n";
+  }
+  service_process svc({EXECUTION_BIN, "--config", cfg}, dir + "/execution.log");
+  INFO(svc.output());
+  REQUIRE(svc.wait_for("standby", 20s));
+  std::this_thread::sleep_for(500ms);
+  CHECK(svc.output().find("lease acquired") == std::string::npos);
+  // The first instance goes away: the standby takes over (and then fails to reach the fake venue).
+  holder.disconnect();
+  CHECK(svc.wait_for("lease acquired", 10s));
+  svc.stop();
+}
+
+TEST_CASE("live trading is refused without mode live and POLYTRADE_LIVE=1") {
+  const auto dir = testing::make_temp_dir("execution-live");
+  const std::string cfg = dir + "/execution.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "ledger:\n  url: postgresql://127.0.0.1:1/x\n"
+      << "execution:\n  venue: binance\n  rest_url: https://fapi.binance.com\n  symbols: [BTCUSDT]\n";
+  }
+  service_process svc({EXECUTION_BIN, "--config", cfg}, dir + "/execution.log");
+  CHECK(svc.wait_for("POLYTRADE_LIVE", 10s));
+  std::this_thread::sleep_for(200ms);
+  // Exits 2 (bad config) before touching anything.
+  CHECK(svc.stop() == 2);
+}
+
+TEST_CASE("no protection confirmed in time: the position is closed and alerts.critical raised (Poloniex)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"poloniex", "BTC_USDT_PERP", "1"}, "timeout");
+  h.start("  protection_timeout: 1s\n");
+  h.bus->js_publish("risk.decision.approved", h.decision("d-timeout-1"), "d-timeout-1");
+  // Nobody answers as the guardian.
+  auto alert = h.bus->next([](const std::string& s, const json& b) { return s == "alerts.critical" && b.at("code") == "EXEC_PROTECTION_TIMEOUT"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(alert);
+  auto flat = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "flat"; }, 20s);
+  REQUIRE(flat);
+  CHECK(position_of(h.account(), "BTC_USDT_PERP").is_zero());
+  CHECK(h.count("PositionOpened") == 1);
+  CHECK(h.count("PositionUpdated") == 0);
+  CHECK(h.count("PositionClosed") == 1);
+}
+
+TEST_CASE("kill switch: positions closed, stops cancelled, new entries refused (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "kill");
+  h.start();
+  h.bus->js_publish("risk.decision.approved", h.decision("d-kill-1"), "d-kill-1");
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  std::size_t algos = 0;  // stop + take-profit, placed right after the position message
+  for (int i = 0; i < 50 && algos < 2; ++i) {
+    algos = binance_open_algos(h.sim->url("binance"), "BTCUSDT").size();
+    if (algos < 2) std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(algos == 2);
+  // move_stop: a new algo stop (leg stop-1) replaces the old one; the ledger records the new stop.
+  h.bus->js_publish("trade.exit",
+                    {{"exit_id", "d-kill-1-m"}, {"correlation_id", "corr"}, {"strategy", "test"}, {"venue", "binance"},
+                     {"symbol", "BTCUSDT"}, {"kind", "move_stop"}, {"reason", "trailing_stop"}, {"new_stop", h.tp_below()},
+                     {"ts", now_iso()}},
+                    "d-kill-1-m");
+  for (int i = 0; i < 100 && h.count("PositionUpdated") < 2; ++i) std::this_thread::sleep_for(100ms);
+  CHECK(h.count("PositionUpdated") == 2);
+  {
+    const auto open = binance_open_algos(h.sim->url("binance"), "BTCUSDT");
+    std::set<std::string> ids;
+    for (const auto& a : open) ids.insert(a.value("clientAlgoId", ""));
+    CHECK(ids.count(oms::client_order_id("d-kill-1", "stop-1")) == 1);
+    CHECK(ids.count(oms::client_order_id("d-kill-1", "stop")) == 0);
+    CHECK(open.size() == 2);
+  }
+  h.bus->js_publish("risk.killswitch", {{"active", true}, {"reason", "test"}, {"triggered_by", "test"}, {"ts", now_iso()}}, "kill-1");
+  auto flat = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "flat"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(flat);
+  const auto acct = h.account();
+  CHECK(position_of(acct, "BTCUSDT").is_zero());
+  CHECK(acct.at("open_orders").empty());
+  CHECK(binance_open_algos(h.sim->url("binance"), "BTCUSDT").empty());
+  // A new decision while the switch is latched: refused, nothing sent.
+  h.bus->js_publish("risk.decision.approved", h.decision("d-kill-2"), "d-kill-2");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-kill-2"; }, 10s);
+  CHECK(rej);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-kill-2", "entry")) == 0);
+}
+
+TEST_CASE("reconciliation at start: an unknown position holds entries until ctl.reconciliation.ack (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "recon");
+  {  // A position opened behind the ledger's back.
+    auto v = h.connector();
+    venue::order_request r;
+    r.symbol = "BTCUSDT";
+    r.client_id = "manual-1";
+    r.s = venue::side::buy;
+    r.type = venue::order_type::market;
+    r.qty = decimal::parse("0.01");
+    v->place_order(r);
+  }
+  h.start();
+  (void)h.bus->next([](const std::string& s, const json&) { return s == "exec.reconciliation"; }, 10s);
+  bool found = false;
+  for (const auto& [s, b] : h.bus->seen)
+    if (s == "exec.reconciliation") {
+      CHECK(b.at("status") == "mismatch");
+      CHECK(b.at("findings").at(0).at("kind") == "unknown_position");
+      found = true;
+    }
+  CHECK(found);
+  CHECK(h.count("ManualInterventionDetected") == 1);
+  CHECK(h.count("ReconciliationCompleted") == 1);
+  h.bus->js_publish("risk.decision.approved", h.decision("d-recon-1"), "d-recon-1");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-recon-1"; }, 10s);
+  INFO(h.svc->output());
+  CHECK(rej);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-recon-1", "entry")) == 0);
+  // The operator acknowledges (request/reply): unsigned and forged commands are refused and audited,
+  // the signed one lifts the hold, and the same signed command replayed is refused.
+  auto ask = [&](const json& cmd) {
+    natsMsg* reply = nullptr;
+    const std::string req = cmd.dump();
+    REQUIRE(natsConnection_Request(&reply, h.bus->nc, "ctl.reconciliation.ack", req.data(), static_cast<int>(req.size()), 5000) == NATS_OK);
+    const auto body = json::parse(std::string(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)));
+    natsMsg_Destroy(reply);
+    return body;
+  };
+  const auto now = core::timestamp::from_millis(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
+  CHECK(ask(json{{"request_id", "ack-unsigned"}, {"requested_by", "test"}, {"ts", now_iso()}}).at("ok") == false);
+  CHECK(ask(control::make_command("not-the-token", "ctl.reconciliation.ack", "test", "forged", now)).at("ok") == false);
+  h.bus->js_publish("risk.decision.approved", h.decision("d-recon-2"), "d-recon-2");
+  CHECK(h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-recon-2"; }, 10s));
+  const json signed_ack = control::make_command(kCtlToken, "ctl.reconciliation.ack", "test", "checked by hand", now);
+  const json answer = ask(signed_ack);
+  CHECK(answer.at("ok") == true);
+  CHECK(answer.at("message") == "reconciliation acknowledged: entries allowed");
+  CHECK(ask(signed_ack).at("ok") == false);  // replayed
+  CHECK(h.count("ControlCommandReceived") == 4);
+  // The audit never holds the signature.
+  CHECK(h.count_where("ControlCommandReceived", signed_ack.at("signature").get<std::string>()) == 0);
+  CHECK(h.count_where("ControlCommandReceived", "checked by hand") == 2);  // the accepted one and its replay
+  // Entries flow again.
+  h.bus->js_publish("risk.decision.approved", h.decision("d-recon-3"), "d-recon-3");
+  CHECK(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  CHECK(orders_for(h.account(), oms::client_order_id("d-recon-3", "entry")) == 1);
+}
+
+TEST_CASE("a decision redelivered after a restart sends nothing, the position is managed again (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "restart");
+  h.start();
+  h.bus->js_publish("risk.decision.approved", h.decision("d-restart-1"), "d-restart-1");
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  for (int i = 0; i < 50 && h.count("PositionUpdated") < 1; ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE(h.svc->stop() == 0);
+  h.start();  // same ledger, same venue: reconciliation finds the position protected
+  CHECK(h.svc->output().find("\"hold\":false") != std::string::npos);
+  h.bus->js_publish("risk.decision.approved", h.decision("d-restart-1"), "d-restart-1-again");
+  INFO(h.svc->output());
+  REQUIRE(h.svc->wait_for("decision already handled", 10s));
+  CHECK(orders_for(h.account(), oms::client_order_id("d-restart-1", "entry")) == 1);
+  // Managed again: an exit closes it.
+  h.bus->js_publish("trade.exit",
+                    {{"exit_id", "d-restart-1-x"}, {"correlation_id", "corr"}, {"strategy", "test"}, {"venue", "binance"},
+                     {"symbol", "BTCUSDT"}, {"kind", "close"}, {"reason", "signal_exit"}, {"ts", now_iso()}},
+                    "d-restart-1-x");
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "flat"; }, 20s));
+  CHECK(position_of(h.account(), "BTCUSDT").is_zero());
+}
+
+TEST_CASE("the venue stop or take-profit closes the position, settled and the other leg cancelled (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "trigger");
+  h.start();
+  const decimal m = h.connector()->get_mark_price("BTCUSDT").mark;
+  auto d = h.decision("d-trigger-1");
+  // Tight legs: any move of 0.2 % fires one of them.
+  d["stop_loss"] = (m * decimal::parse("0.998")).to_string(1, core::rounding::down);
+  d["take_profit"] = (m * decimal::parse("1.002")).to_string(1, core::rounding::down);
+  h.bus->js_publish("risk.decision.approved", d, "d-trigger-1");
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  for (int i = 0; i < 50 && h.count("PositionUpdated") < 1; ++i) std::this_thread::sleep_for(100ms);
+  REQUIRE(h.count("PositionUpdated") == 1);
+  // The market moves (lockstep: an hour at a time) until the venue closes the position.
+  std::optional<std::pair<std::string, json>> flat;
+  for (int i = 0; i < 24 && !flat; ++i) {
+    auto r = h.control->Post("/sim/clock", json{{"step_ms", 3600000}}.dump(), "application/json");
+    REQUIRE(r);
+    flat = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "flat"; }, 1500ms);
+  }
+  INFO(h.svc->output());
+  REQUIRE(flat);
+  CHECK(position_of(h.account(), "BTCUSDT").is_zero());
+  CHECK(h.count("PositionClosed") == 1);
+  CHECK(binance_open_algos(h.sim->url("binance"), "BTCUSDT").empty());  // the other leg is gone
+}
+
+TEST_CASE("slippage and stop guards: a stale decision is refused and nothing is sent (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "guard");
+  h.start();
+  const decimal m = h.connector()->get_mark_price("BTCUSDT").mark;
+  REQUIRE(m.is_positive());
+  // Decided at a price 5 % away from the market (the default guard is 1 %).
+  auto stale = h.decision("d-guard-1");
+  stale["price"] = (m * decimal::parse("1.05")).to_string(1, core::rounding::down);
+  h.bus->js_publish("risk.decision.approved", stale, "d-guard-1");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-guard-1"; }, 10s);
+  INFO(h.svc->output());
+  REQUIRE(rej);
+  CHECK(rej->second.at("reason").get<std::string>().find("slippage guard") != std::string::npos);
+  // At the market price but the mark is already under a long's stop.
+  auto past = h.decision("d-guard-2");
+  past["price"] = m.to_string();
+  past["stop_loss"] = (m * decimal::parse("1.001")).to_string(1, core::rounding::down);
+  h.bus->js_publish("risk.decision.approved", past, "d-guard-2");
+  rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-guard-2"; }, 10s);
+  REQUIRE(rej);
+  CHECK(rej->second.at("reason").get<std::string>().find("stop guard") != std::string::npos);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-guard-1", "entry")) == 0);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-guard-2", "entry")) == 0);
+  // Within 1 %: sent.
+  auto fresh = h.decision("d-guard-3");
+  fresh["price"] = (m * decimal::parse("1.004")).to_string(1, core::rounding::down);
+  h.bus->js_publish("risk.decision.approved", fresh, "d-guard-3");
+  CHECK(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  CHECK(orders_for(h.account(), oms::client_order_id("d-guard-3", "entry")) == 1);
+}
