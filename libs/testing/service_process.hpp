@@ -58,6 +58,16 @@ class service_process {
     code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return code_;
   }
+  // SIGKILL (no shutdown code runs: a crash) and the wait; 128 + 9.
+  int kill_hard() {
+    if (pid_ <= 0) return code_;
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return code_;
+  }
   // Exit code once it has exited by itself within `wait` (-1 while it runs).
   int exited(std::chrono::milliseconds wait) {
     const auto end = std::chrono::steady_clock::now() + wait;

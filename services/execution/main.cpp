@@ -186,6 +186,9 @@ struct exec_state_t {
   bool kill_active = false;
   bool hold_entries = false;  // a critical reconciliation finding until ctl.reconciliation.ack
   std::string hold_reason;
+  // Entries found at the venue at start whose ack a killed instance never saw: (decision, order),
+  // adopted and protected once the consumers exist (recover_entries), not waiting for redelivery.
+  std::vector<std::pair<json, pv::order>> to_recover;
 };
 
 // Holds the connector, the ledger and the bus, and does the blocking work on the actor's thread.
@@ -367,8 +370,10 @@ struct exec_context {
   }
   // Places with the intent in the ledger first; an ambiguous answer settles by client id.
   // nullopt: the venue refused it (logged, ledger and exec.order rejected written).
+  // `extra` joins the intent's payload (an entry carries its whole decision, so a restart can
+  // adopt and protect an entry whose ack it never saw).
   std::optional<pv::order> place(const pv::order_request& r, const std::string& decision_id, const std::string& correlation,
-                                 const char* type) {
+                                 const char* type, const json& extra = json::object()) {
     json intent{{"phase", "intent"},
                 {"client_order_id", r.client_id},
                 {"decision_id", decision_id},
@@ -378,6 +383,7 @@ struct exec_context {
                 {"quantity", udec(r.qty)},
                 {"reduce_only", r.reduce_only}};
     if (r.price) intent["price"] = udec(*r.price);
+    for (const auto& [k, v] : extra.items()) intent[k] = v;
     append(pt::ledger::event_type::order_placed, r.client_id, correlation, intent, r.client_id + ":intent");
     if (!flush()) throw std::runtime_error("ledger flush timed out: the order is not sent");
     try {
@@ -616,6 +622,7 @@ void flatten(actor_t self, exec_context& c, std::shared_ptr<position_ctx> keep, 
 }
 
 // ---- entries --------------------------------------------------------------------------------
+bool entry_sent(actor_t self, exec_context& c, const json& b, pv::order sent);
 // The slippage and stop-side guard before an entry is sent: "" to go ahead, else why not. The
 // mark must be within max_entry_deviation of the decision's price and still on the profit side
 // of the stop (an entry past its own stop would be closed at a loss at once).
@@ -658,8 +665,6 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
   const auto side = b.at("side").get<std::string>() == "buy" ? pv::side::buy : pv::side::sell;
   const decimal qty = decimal::parse(b.at("quantity").get<std::string>());
   const decimal stop = decimal::parse(b.at("stop_loss").get<std::string>());
-  std::optional<decimal> tp;
-  if (b.contains("take_profit")) tp = decimal::parse(b["take_profit"].get<std::string>());
 
   // The venue is consulted first: a redelivery after a crash finds the order instead of sending again.
   std::optional<pv::order> o = c.venue->query_order(symbol, cid);
@@ -695,7 +700,7 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
     r.type = pv::order_type::market;
     r.qty = qty;
     r.mode = c.cfg.margin;
-    o = c.place(r, decision_id, correlation, "market");
+    o = c.place(r, decision_id, correlation, "market", {{"leg", "entry"}, {"decision", b}});
     if (!o) {
       st.decisions_done.insert(decision_id);
       return true;
@@ -708,6 +713,23 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
       return true;
     }
   }
+  return entry_sent(self, c, b, *o);
+}
+
+// After the entry is at the venue (acked now, or found by client id after a crash): the ack in
+// the ledger, the fill verified over REST, the position opened and protected.
+bool entry_sent(actor_t self, exec_context& c, const json& b, pv::order sent) {
+  auto& st = self->state;
+  const auto decision_id = b.at("decision_id").get<std::string>();
+  const auto symbol = b.at("symbol").get<std::string>();
+  const auto correlation = b.at("correlation_id").get<std::string>();
+  const std::string cid = oms::client_order_id(decision_id, "entry");
+  const auto side = b.at("side").get<std::string>() == "buy" ? pv::side::buy : pv::side::sell;
+  const decimal qty = decimal::parse(b.at("quantity").get<std::string>());
+  const decimal stop = decimal::parse(b.at("stop_loss").get<std::string>());
+  std::optional<decimal> tp;
+  if (b.contains("take_profit")) tp = decimal::parse(b["take_profit"].get<std::string>());
+  std::optional<pv::order> o = sent;
   c.append(pt::ledger::event_type::order_placed, cid, correlation,
            {{"phase", "acked"}, {"client_order_id", cid}, {"venue_order_id", o->order_id}, {"decision_id", decision_id}},
            cid + ":acked");
@@ -758,6 +780,7 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
   st.decisions_done.insert(decision_id);
   return true;
 }
+
 
 void on_exit(actor_t self, exec_context& c, const json& b) {
   auto& st = self->state;
@@ -902,6 +925,7 @@ void check_flat(actor_t self, exec_context& c, const std::string& symbol, const 
 struct ledger_view {
   bool open = false, protected_ = false;
   json opened;
+  json in_flight_entry;  // the newest entry intent (its decision) without a PositionOpened, or null
 };
 
 std::map<std::string, ledger_view> read_ledger_view(exec_context& c) {
@@ -923,6 +947,20 @@ std::map<std::string, ledger_view> read_ledger_view(exec_context& c) {
       } else if (type == "PositionUpdated") {
         const auto j = json::parse(row[1].as<std::string>(), nullptr, false);
         if (j.is_object() && j.value("protection", "") == "confirmed") v.protected_ = true;
+      }
+    }
+    // The newest entry intent for the symbol; in flight when its decision never opened a position.
+    const auto intent = tx.exec_params(
+        "SELECT payload::text FROM events WHERE type = 'OrderPlaced' AND payload->>'phase' = 'intent' "
+        "AND payload->>'leg' = 'entry' AND payload->>'symbol' = $1 ORDER BY seq DESC LIMIT 1",
+        symbol);
+    if (!intent.empty()) {
+      auto j = json::parse(intent[0][0].as<std::string>(), nullptr, false);
+      if (j.is_object() && j.contains("decision") && j["decision"].is_object()) {
+        const auto opened = tx.exec_params(
+            "SELECT 1 FROM events WHERE stream_id = $1 AND type = 'PositionOpened' AND payload->>'decision_id' = $2 LIMIT 1",
+            "pos-" + symbol, j.value("decision_id", ""));
+        if (opened.empty()) v.in_flight_entry = j["decision"];
       }
     }
   }
@@ -953,7 +991,18 @@ void reconcile(actor_t self, exec_context& c) {
     for (const auto& symbol : c.cfg.symbols) {
       const auto& v = view.at(symbol);
       const decimal q = c.position_qty(symbol);
-      if (!q.is_zero() && !v.open) {
+      std::optional<pv::order> crashed_entry;
+      if (!q.is_zero() && !v.open && v.in_flight_entry.is_object()) {
+        const auto cid = oms::client_order_id(v.in_flight_entry.value("decision_id", ""), "entry");
+        crashed_entry = c.venue->query_order(symbol, cid);
+        if (crashed_entry && !crashed_entry->filled_qty.is_positive()) crashed_entry.reset();
+      }
+      if (crashed_entry) {
+        // Not a manual intervention: this service sent it and died before the ack.
+        pt::log::warn("an entry sent before a crash is filled at the venue: adopting and protecting it",
+                      {{"symbol", symbol}, {"client_id", crashed_entry->client_id}});
+        st.to_recover.emplace_back(v.in_flight_entry, *crashed_entry);
+      } else if (!q.is_zero() && !v.open) {
         finding("unknown_position", symbol, "the venue holds a position the ledger does not know", true, decimal{}, q);
       } else if (q.is_zero() && v.open) {
         finding("position_gone", symbol, "the ledger has an open position; the venue is flat", false, std::nullopt, q);
@@ -1014,6 +1063,21 @@ void reconcile(actor_t self, exec_context& c) {
   pt::log::info("reconciliation done", {{"status", status}, {"findings", findings.size()}, {"hold", critical}});
 }
 
+// The entries reconcile() found in flight: opened and protected now, before any decision is read
+// (the redelivered decision then finds it handled).
+void recover_entries(actor_t self, exec_context& c) {
+  auto list = std::move(self->state.to_recover);
+  self->state.to_recover.clear();
+  for (auto& [decision, order] : list) {
+    try {
+      entry_sent(self, c, decision, order);
+    } catch (const std::exception& e) {
+      c.alert("EXEC_RECOVERY_FAILED", "an entry found after a crash was not adopted: " + std::string(e.what()),
+              {{"symbol", order.symbol}, {"client_id", order.client_id}});
+    }
+  }
+}
+
 // ---- the actor ------------------------------------------------------------------------------
 void start_trading(actor_t self, exec_context& c) {
   if (c.cfg.enforce_settings) {
@@ -1050,6 +1114,7 @@ void start_trading(actor_t self, exec_context& c) {
       pt::log::warn("market data not subscribed: messages carry the wall clock", {{"error", pt::bus::describe(md.error())}});
   auto sub = c.bus->subscribe("ctl.reconciliation.ack", me);
   if (!sub) pt::log::warn("ctl.reconciliation.ack not subscribed", {{"error", pt::bus::describe(sub.error())}});
+  recover_entries(self, c);
   self->state.trading = true;
   c.account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries);
   pt::log::info("trading", {{"venue", c.cfg.venue}, {"symbols", c.cfg.symbols}, {"protection", c.cfg.protection}});
