@@ -4,8 +4,12 @@
 //   ptctl ping <service> [--wait 2s]          a service's liveness (ctl.<service>.ping)
 //   ptctl request <subject> <json> [--wait 2s]
 //   ptctl publish <subject> <json>
+//   ptctl autonomous enable|disable|status [--reason TEXT]     signed operator commands
+//   ptctl killswitch trigger|reset [--reason TEXT]             (libs/control, POLYTRADE_CTL_TOKEN)
+//   ptctl reconciliation ack [--reason TEXT]
 // NATS_URL (or --url) says where the bus is.
 #include "bus/bus.hpp"
+#include "control/control.hpp"
 #include "core/config.hpp"
 #include "core/log.hpp"
 
@@ -31,7 +35,10 @@ int usage() {
                "  status                    fleet health (ctl.supervisor.status)\n"
                "  ping <service>            request ctl.<service>.ping\n"
                "  request <subject> <json>  any request/reply subject\n"
-               "  publish <subject> <json>  publish one message\n");
+               "  publish <subject> <json>  publish one message\n"
+               "  autonomous enable|disable|status [--reason TEXT]   signed with POLYTRADE_CTL_TOKEN\n"
+               "  killswitch trigger|reset [--reason TEXT]\n"
+               "  reconciliation ack [--reason TEXT]\n");
   return 2;
 }
 
@@ -99,11 +106,13 @@ int run(int argc, char** argv) {
   if (const char* dir = std::getenv("POLYTRADE_PROTO_DIR")) opts.proto_dir = dir;
   opts.name = "ptctl";
   std::chrono::milliseconds wait = 2s;
+  std::string reason;
   std::vector<std::string> rest;
   try {
     for (std::size_t i = 0; i < args.size(); ++i) {
       if (args[i] == "--url" && i + 1 < args.size()) opts.url = args[++i];
       else if (args[i] == "--wait" && i + 1 < args.size()) wait = parse_wait(args[++i]);
+      else if (args[i] == "--reason" && i + 1 < args.size()) reason = args[++i];
       else if (args[i] == "-h" || args[i] == "--help") return usage();
       else rest.push_back(args[i]);
     }
@@ -116,9 +125,26 @@ int run(int argc, char** argv) {
   std::string subject;
   nlohmann::json body = nlohmann::json::object();
   bool is_publish = false;
+  bool signed_command = false;
   const auto& cmd = rest[0];
   try {
-    if (cmd == "status" && rest.size() == 1) {
+    const bool operator_cmd =
+        rest.size() == 2 && ((cmd == "autonomous" && (rest[1] == "enable" || rest[1] == "disable" || rest[1] == "status")) ||
+                             (cmd == "killswitch" && (rest[1] == "trigger" || rest[1] == "reset")) ||
+                             (cmd == "reconciliation" && rest[1] == "ack"));
+    if (operator_cmd) {
+      // Signed over subject, ts, nonce and request id: a captured command cannot be replayed.
+      const char* token = std::getenv("POLYTRADE_CTL_TOKEN");
+      if (!token || !*token) {
+        std::fprintf(stderr, "ptctl: POLYTRADE_CTL_TOKEN is not set: operator commands must be signed\n");
+        return 2;
+      }
+      subject = "ctl." + cmd + "." + rest[1];
+      const char* user = std::getenv("USER");
+      body = pt::control::make_command(token, subject, std::string("ptctl:") + (user && *user ? user : "operator"), reason,
+                                       pt::core::timestamp::from_sys_time(std::chrono::system_clock::now()));
+      signed_command = true;
+    } else if (cmd == "status" && rest.size() == 1) {
       subject = "ctl.supervisor.status";
     } else if (cmd == "ping" && rest.size() == 2) {
       subject = "ctl." + rest[1] + ".ping";
@@ -163,6 +189,8 @@ int run(int argc, char** argv) {
     auto res = bus->request(subject, body, std::max(left, std::chrono::milliseconds(500)));
     if (res) {
       print_status(res->body);
+      // A signed command is done only when the service accepted it.
+      if (signed_command && !(res->body.is_object() && res->body.value("ok", false))) return 1;
       return 0;
     }
     // No responder yet (service starting): retry until the deadline.

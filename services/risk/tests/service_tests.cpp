@@ -257,3 +257,62 @@ TEST_CASE("risk binary: approve with hand-computed size, reject bad stops, idemp
   CHECK(d5->second["reason_code"] == "TRADING_STATE");
   CHECK(again.stop() == 0);
 }
+
+// The operator's tool end to end: ptctl signs with POLYTRADE_CTL_TOKEN, risk verifies; a wrong
+// token is refused (exit 1), no token is a usage error (exit 2), and the kill switch really latches.
+TEST_CASE("ptctl signs operator commands that risk accepts and a wrong or missing token is refused") {
+  testing::nats_server nats(true);
+  auto& pg = testing::postgres_server::shared();
+  const auto db = pg.create_database("risk_ptctl_it");
+  const auto dir = testing::make_temp_dir("risk-ptctl");
+  const std::string cfg = dir + "/risk.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: " << nats.url() << "\n"
+      << "risk:\n  venue: poloniex\n  autonomous_at_start: true\n"
+      << "  catalog: " << POLYTRADE_SOURCE_DIR << "/docs/markets/poloniex-futures-v3.json\n"
+      << "  metrics_interval: 300ms\n  guardian:\n    required: false\n"
+      << "ledger:\n  url: " << db << "\n";
+  }
+  const std::string token = "ptctl-test-token";
+  ::setenv("POLYTRADE_CTL_TOKEN", token.c_str(), 1);
+  service_process svc({RISK_BIN, "--config", cfg}, dir + "/risk.log");
+  client c(nats.url());
+  reader metrics(c, "risk.metrics");
+  reader kill(c, "risk.killswitch");
+  INFO(svc.output());
+  REQUIRE(metrics.next(20s).has_value());
+  int n = 0;
+  auto ptctl = [&](std::vector<std::string> args, const char* token_env) {
+    if (token_env) ::setenv("POLYTRADE_CTL_TOKEN", token_env, 1);
+    else ::unsetenv("POLYTRADE_CTL_TOKEN");
+    args.insert(args.begin(), {PTCTL_BIN, "--url", nats.url(), "--wait", "5s"});
+    const std::string log = dir + "/ptctl" + std::to_string(++n) + ".log";
+    service_process p(args, log);
+    const int code = p.exited(15s);
+    return std::make_pair(code, p.output());
+  };
+  auto [code1, out1] = ptctl({"autonomous", "disable", "--reason", "drill"}, token.c_str());
+  INFO(out1);
+  CHECK(code1 == 0);
+  CHECK(out1.find("\"ok\": true") != std::string::npos);
+  REQUIRE(metrics.wait_for(10s, [](const std::string&, const json& m) { return m.value("state", "") == "autonomous_off"; }));
+  auto [code2, out2] = ptctl({"killswitch", "trigger", "--reason", "drill"}, "not-the-token");
+  INFO(out2);
+  CHECK(code2 == 1);
+  CHECK(out2.find("\"ok\": false") != std::string::npos);
+  CHECK_FALSE(kill.next(500ms).has_value());
+  auto [code3, out3] = ptctl({"killswitch", "trigger", "--reason", "drill"}, nullptr);
+  INFO(out3);
+  CHECK(code3 == 2);
+  CHECK(out3.find("POLYTRADE_CTL_TOKEN") != std::string::npos);
+  auto [code4, out4] = ptctl({"killswitch", "trigger", "--reason", "drill"}, token.c_str());
+  INFO(out4);
+  CHECK(code4 == 0);
+  auto k = kill.next(5s);
+  REQUIRE(k);
+  CHECK(k->second.value("active", false) == true);
+  CHECK(out4.find(token) == std::string::npos);
+  ::unsetenv("POLYTRADE_CTL_TOKEN");
+  CHECK(svc.stop() == 0);
+}
