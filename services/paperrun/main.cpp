@@ -71,7 +71,7 @@ struct fleet_view {
   std::set<std::string> pending_proposals;   // proposal_id without a risk decision yet
   std::set<std::string> pending_decisions;   // approved decision_id without a final entry order state
   std::set<std::string> unprotected;         // symbols opened and not yet armed by the guardian
-  std::set<std::string> closing;             // symbols with a trade.exit close not yet flat
+  std::set<std::string> closing;             // symbols with a trade.exit close (or a guardian trigger) not yet flat
   std::uint64_t settle_timeouts = 0;
   [[nodiscard]] std::size_t in_flight() const {
     return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size();
@@ -112,10 +112,9 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       v->pending_proposals.insert(b.value("proposal_id", ""));
     } else if (s == "trade.exit") {
       ++v->exits;
-      if (b.value("kind", "") == "close") {
-        const auto sym = b.value("symbol", "");
-        if (v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat") v->closing.insert(sym);
-      }
+      const auto sym = b.value("symbol", "");
+      const bool open = v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat";
+      if (open && b.value("kind", "") == "close") v->closing.insert(sym);
     } else if (s == "risk.decision.approved") {
       ++v->approved;
       v->pending_proposals.erase(b.value("proposal_id", ""));
@@ -130,7 +129,13 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
         v->pending_decisions.erase(b.value("decision_id", ""));
     } else if (s == "guardian.protection") {
-      if (b.value("state", "") == "armed") v->unprotected.erase(b.value("symbol", ""));
+      // A trigger is a close in flight; an arm ends an entry's wait. (A moved stop is not waited
+      // for: execution does not re-arm on every move_stop, so there is no message to wait on.)
+      const auto state = b.value("state", "");
+      const auto sym = b.value("symbol", "");
+      if (state == "armed" || state == "failed") v->unprotected.erase(sym);
+      if (state == "triggered") v->closing.insert(sym);
+      if (state == "closed" || state == "failed") v->closing.erase(sym);
     } else if (s == "risk.killswitch") {
       v->kill_switch = b.value("active", false);
     } else if (starts("risk.breaker.")) {
