@@ -134,8 +134,11 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       const auto state = b.value("state", "");
       const auto sym = b.value("symbol", "");
       if (state == "armed" || state == "failed") v->unprotected.erase(sym);
-      if (state == "triggered") v->closing.insert(sym);
-      if (state == "closed" || state == "failed") v->closing.erase(sym);
+      // Only while the position is still open: a venue-side take-profit may have made it flat
+      // first, and the guardian's late report must not hold the run.
+      const bool open = v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat";
+      if (state == "triggered" && open) v->closing.insert(sym);
+      if (state == "closed" || state == "failed" || state == "released") v->closing.erase(sym);
     } else if (s == "risk.killswitch") {
       v->kill_switch = b.value("active", false);
     } else if (starts("risk.breaker.")) {
