@@ -49,25 +49,9 @@ class service_process {
   service_process& operator=(const service_process&) = delete;
 
   // SIGTERM, wait, and the exit code (128 + signal when killed); the code again once stopped.
-  int stop() {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, SIGTERM);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return code_;
-  }
+  int stop() { return signal_and_wait(SIGTERM); }
   // SIGKILL (no shutdown code runs: a crash) and the wait; 128 + 9.
-  int kill_hard() {
-    if (pid_ <= 0) return code_;
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
-    pid_ = -1;
-    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return code_;
-  }
+  int kill_hard() { return signal_and_wait(SIGKILL); }
   // Exit code once it has exited by itself within `wait` (-1 while it runs).
   int exited(std::chrono::milliseconds wait) {
     const auto end = std::chrono::steady_clock::now() + wait;
@@ -94,6 +78,16 @@ class service_process {
   }
 
  private:
+  int signal_and_wait(int sig) {
+    if (pid_ <= 0) return code_;
+    ::kill(pid_, sig);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    code_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return code_;
+  }
+
   std::string log_;
   pid_t pid_ = -1;
   int code_ = -1;

@@ -4,6 +4,7 @@
 // exec.* out. One PostgreSQL advisory lock makes a second instance a standby. See README.md.
 #include "bus/bus.hpp"
 #include "connectors/binance_connector.hpp"
+#include "connectors/make_connector.hpp"
 #include "connectors/poloniex_connector.hpp"
 #include "control/control.hpp"
 #include "core/ids.hpp"
@@ -13,6 +14,7 @@
 #include "oms/oms.hpp"
 #include "service/service.hpp"
 #include "venue/rate_limiter.hpp"
+#include "venue/loopback.hpp"
 #include "venue/signing.hpp"
 
 #include <caf/all.hpp>
@@ -70,11 +72,6 @@ struct exec_config {
   std::string api_key, api_secret;  // environment only
 };
 
-bool loopback(const std::string& url) {
-  return url.find("://127.0.0.1") != std::string::npos || url.find("://localhost") != std::string::npos ||
-         url.find("://[::1]") != std::string::npos;
-}
-
 exec_config read_config(const pt::config::document& c) {
   exec_config m;
   c.require_only("execution", {"venue", "rest_url", "ws_url", "mode", "symbols", "leverage", "margin_mode",
@@ -116,25 +113,21 @@ exec_config read_config(const pt::config::document& c) {
     m.max_entry_deviation = pct / decimal::parse("100");
   }
 
-  const bool polo = m.venue == "poloniex";
-  const char* key_env = polo ? "POLONIEX_API_KEY" : "BINANCE_API_KEY";
-  const char* secret_env = polo ? "POLONIEX_API_SECRET" : "BINANCE_API_SECRET";
-  const char* k = std::getenv(key_env);
-  const char* s = std::getenv(secret_env);
-  m.api_key = k ? k : "";
-  m.api_secret = s ? s : "";
-  const bool live_url = m.rest_url.empty() || !loopback(m.rest_url) || (!m.ws_url.empty() && !loopback(m.ws_url));
+  const auto keys = pt::connectors::keys_from_env(m.venue);
+  m.api_key = keys.key;
+  m.api_secret = keys.secret;
+  using pt::venue::is_loopback_url;
+  const bool live_url = !is_loopback_url(m.rest_url) || (!m.ws_url.empty() && !is_loopback_url(m.ws_url));
   const char* live_env = std::getenv("POLYTRADE_LIVE");
   const bool live_ok = m.mode == "live" && live_env && std::string(live_env) == "1";
   if (live_url && !live_ok)
     c.fail("execution.rest_url", "a non-loopback venue URL is live trading: needs mode: live AND POLYTRADE_LIVE=1");
   if (m.mode == "live" && !live_ok) c.fail("execution.mode", "live needs POLYTRADE_LIVE=1 in the environment");
   if (m.api_key.empty() || m.api_secret.empty()) {
-    if (m.mode == "live") c.fail("execution.mode", std::string("live needs ") + key_env + " and " + secret_env);
+    if (m.mode == "live") c.fail("execution.mode", "live needs the venue's API key and secret in the environment");
     m.api_key = "venue-sim-key";  // venue-sim's default paper account
     m.api_secret = "venue-sim-secret";
   }
-  pt::log::register_secret(m.api_secret);
   return m;
 }
 
@@ -622,17 +615,45 @@ void flatten(actor_t self, exec_context& c, std::shared_ptr<position_ctx> keep, 
 }
 
 // ---- entries --------------------------------------------------------------------------------
-bool entry_sent(actor_t self, exec_context& c, const json& b, pv::order sent);
-// The slippage and stop-side guard before an entry is sent: "" to go ahead, else why not. The
+// An approved decision, read once (risk.decision.approved; the entry intent carries it too).
+// Throws (json or decimal errors) for a decision without the fields an entry needs.
+struct decision_view {
+  const json& raw;  // kept whole in the entry intent, for crash recovery
+  std::string id, symbol, correlation, venue, cid;
+  pv::side side = pv::side::buy;
+  decimal qty, stop;
+  std::optional<decimal> tp, price, leverage;
+
+  explicit decision_view(const json& b)
+      : raw(b),
+        id(b.at("decision_id").get<std::string>()),
+        symbol(b.at("symbol").get<std::string>()),
+        correlation(b.at("correlation_id").get<std::string>()),
+        venue(b.at("venue").get<std::string>()),
+        cid(oms::client_order_id(id, "entry")),
+        side(b.at("side").get<std::string>() == "buy" ? pv::side::buy : pv::side::sell),
+        qty(decimal::parse(b.at("quantity").get<std::string>())),
+        stop(decimal::parse(b.at("stop_loss").get<std::string>())) {
+    auto opt = [&](const char* k) -> std::optional<decimal> {
+      if (b.contains(k) && b[k].is_string()) return decimal::parse(b[k].get<std::string>());
+      return std::nullopt;
+    };
+    tp = opt("take_profit");
+    price = opt("price");
+    leverage = opt("leverage");
+  }
+};
+
+bool entry_sent(actor_t self, exec_context& c, const decision_view& d, pv::order sent);
+// The slippage and stop guard before an entry is sent: "" to go ahead, else why not. The
 // mark must be within max_entry_deviation of the decision's price and still on the profit side
 // of the stop (an entry past its own stop would be closed at a loss at once).
-std::string entry_guard(exec_context& c, const json& b, const std::string& symbol, pv::side side, decimal stop) {
-  if (!b.contains("price") || !b["price"].is_string()) return "";  // no reference price: market entry as decided
-  const decimal ref = decimal::parse(b["price"].get<std::string>());
-  if (!ref.is_positive()) return "";
+std::string entry_guard(exec_context& c, const decision_view& d) {
+  if (!d.price || !d.price->is_positive()) return "";  // no reference price: market entry as decided
+  const decimal ref = *d.price;
   decimal mark;
   try {
-    mark = c.venue->get_mark_price(symbol).mark;
+    mark = c.venue->get_mark_price(d.symbol).mark;
   } catch (const std::exception& e) {
     return std::string("mark price not known (") + e.what() + "): entry not sent blind";
   }
@@ -641,94 +662,83 @@ std::string entry_guard(exec_context& c, const json& b, const std::string& symbo
   if (moved > c.cfg.max_entry_deviation)
     return "slippage guard: mark " + mark.to_string() + " is " + (moved * decimal::parse("100")).to_string(3, pt::core::rounding::half_even) +
            " % from the decision's price " + ref.to_string();
-  if ((side == pv::side::buy && mark <= stop) || (side == pv::side::sell && mark >= stop))
-    return "stop guard: mark " + mark.to_string() + " is already past the stop " + stop.to_string();
+  if ((d.side == pv::side::buy && mark <= d.stop) || (d.side == pv::side::sell && mark >= d.stop))
+    return "stop guard: mark " + mark.to_string() + " is already past the stop " + d.stop.to_string();
   return "";
 }
 
 // Returns true when the envelope may be acked (the effect is durable or the decision is refused).
 bool on_decision(actor_t self, exec_context& c, const json& b) {
   auto& st = self->state;
-  const auto decision_id = b.at("decision_id").get<std::string>();
-  const auto symbol = b.at("symbol").get<std::string>();
-  const auto correlation = b.at("correlation_id").get<std::string>();
-  if (st.decisions_done.count(decision_id)) {
-    pt::log::info("decision already handled", {{"decision_id", decision_id}});
+  const decision_view d(b);
+  if (st.decisions_done.count(d.id)) {
+    pt::log::info("decision already handled", {{"decision_id", d.id}});
     return true;
   }
-  if (b.at("venue").get<std::string>() != c.cfg.venue ||
-      std::find(c.cfg.symbols.begin(), c.cfg.symbols.end(), symbol) == c.cfg.symbols.end()) {
-    pt::log::warn("decision for another venue or symbol: ignored", {{"decision_id", decision_id}, {"symbol", symbol}});
+  if (d.venue != c.cfg.venue || std::find(c.cfg.symbols.begin(), c.cfg.symbols.end(), d.symbol) == c.cfg.symbols.end()) {
+    pt::log::warn("decision for another venue or symbol: ignored", {{"decision_id", d.id}, {"symbol", d.symbol}});
     return true;
   }
-  const std::string cid = oms::client_order_id(decision_id, "entry");
-  const auto side = b.at("side").get<std::string>() == "buy" ? pv::side::buy : pv::side::sell;
-  const decimal qty = decimal::parse(b.at("quantity").get<std::string>());
-  const decimal stop = decimal::parse(b.at("stop_loss").get<std::string>());
 
   // The venue is consulted first: a redelivery after a crash finds the order instead of sending again.
-  std::optional<pv::order> o = c.venue->query_order(symbol, cid);
+  std::optional<pv::order> o = c.venue->query_order(d.symbol, d.cid);
   if (!o) {
     std::string refuse;
     if (st.kill_active) refuse = "kill switch active";
     else if (st.hold_entries) refuse = "entries held by reconciliation: " + st.hold_reason;
-    else if (st.positions.count(symbol)) refuse = "a position in " + symbol + " is already open";
-    else refuse = entry_guard(c, b, symbol, side, stop);
+    else if (st.positions.count(d.symbol)) refuse = "a position in " + d.symbol + " is already open";
+    else refuse = entry_guard(c, d);
     if (!refuse.empty()) {
-      pt::log::warn("decision refused", {{"decision_id", decision_id}, {"reason", refuse}});
+      pt::log::warn("decision refused", {{"decision_id", d.id}, {"reason", refuse}});
       pv::order rej;
-      rej.symbol = symbol;
-      rej.client_id = cid;
-      rej.s = side;
-      rej.qty = qty;
+      rej.symbol = d.symbol;
+      rej.client_id = d.cid;
+      rej.s = d.side;
+      rej.qty = d.qty;
       rej.state = pv::order_state::rejected;
-      c.order_msg(rej, decision_id, "market", refuse);
-      st.decisions_done.insert(decision_id);
+      c.order_msg(rej, d.id, "market", refuse);
+      st.decisions_done.insert(d.id);
       return true;
     }
-    if (c.cfg.enforce_settings && b.contains("leverage")) try {
-        const int lev = std::clamp(static_cast<int>(decimal::parse(b["leverage"].get<std::string>()).to_double()), 1,
-                                   c.cfg.leverage);
-        c.venue->set_leverage(symbol, lev, c.cfg.margin);
+    if (c.cfg.enforce_settings && d.leverage) try {
+        const int lev = std::clamp(static_cast<int>(d.leverage->to_double()), 1, c.cfg.leverage);
+        c.venue->set_leverage(d.symbol, lev, c.cfg.margin);
       } catch (const std::exception& e) {
-        pt::log::warn("leverage not set", {{"symbol", symbol}, {"error", e.what()}});
+        pt::log::warn("leverage not set", {{"symbol", d.symbol}, {"error", e.what()}});
       }
     pv::order_request r;
-    r.symbol = symbol;
-    r.client_id = cid;
-    r.s = side;
+    r.symbol = d.symbol;
+    r.client_id = d.cid;
+    r.s = d.side;
     r.type = pv::order_type::market;
-    r.qty = qty;
+    r.qty = d.qty;
     r.mode = c.cfg.margin;
-    o = c.place(r, decision_id, correlation, "market", {{"leg", "entry"}, {"decision", b}});
+    o = c.place(r, d.id, d.correlation, "market", {{"leg", "entry"}, {"decision", d.raw}});
     if (!o) {
-      st.decisions_done.insert(decision_id);
+      st.decisions_done.insert(d.id);
       return true;
     }
   } else {
-    pt::log::warn("entry already at the venue: adopting it, not sending again", {{"client_id", cid}, {"decision_id", decision_id}});
+    pt::log::warn("entry already at the venue: adopting it, not sending again", {{"client_id", d.cid}, {"decision_id", d.id}});
     // Managed already, or long gone (closed before a restart): nothing more to do for it.
-    if (st.positions.count(symbol) || c.position_qty(symbol).is_zero()) {
-      st.decisions_done.insert(decision_id);
+    if (st.positions.count(d.symbol) || c.position_qty(d.symbol).is_zero()) {
+      st.decisions_done.insert(d.id);
       return true;
     }
   }
-  return entry_sent(self, c, b, *o);
+  return entry_sent(self, c, d, *o);
 }
 
 // After the entry is at the venue (acked now, or found by client id after a crash): the ack in
 // the ledger, the fill verified over REST, the position opened and protected.
-bool entry_sent(actor_t self, exec_context& c, const json& b, pv::order sent) {
+bool entry_sent(actor_t self, exec_context& c, const decision_view& d, pv::order sent) {
   auto& st = self->state;
-  const auto decision_id = b.at("decision_id").get<std::string>();
-  const auto symbol = b.at("symbol").get<std::string>();
-  const auto correlation = b.at("correlation_id").get<std::string>();
-  const std::string cid = oms::client_order_id(decision_id, "entry");
-  const auto side = b.at("side").get<std::string>() == "buy" ? pv::side::buy : pv::side::sell;
-  const decimal qty = decimal::parse(b.at("quantity").get<std::string>());
-  const decimal stop = decimal::parse(b.at("stop_loss").get<std::string>());
-  std::optional<decimal> tp;
-  if (b.contains("take_profit")) tp = decimal::parse(b["take_profit"].get<std::string>());
+  const auto& decision_id = d.id;
+  const auto& symbol = d.symbol;
+  const auto& correlation = d.correlation;
+  const auto& cid = d.cid;
+  const auto side = d.side;
+  const decimal qty = d.qty;
   std::optional<pv::order> o = sent;
   c.append(pt::ledger::event_type::order_placed, cid, correlation,
            {{"phase", "acked"}, {"client_order_id", cid}, {"venue_order_id", o->order_id}, {"decision_id", decision_id}},
@@ -756,7 +766,7 @@ bool entry_sent(actor_t self, exec_context& c, const json& b, pv::order sent) {
             {"fee", o->fee.to_string()}, {"state", oms::to_string(m.status())}},
            cid + ":filled");
 
-  auto p = std::make_shared<position_ctx>(stop, tp);
+  auto p = std::make_shared<position_ctx>(d.stop, d.tp);
   p->symbol = symbol;
   p->decision_id = decision_id;
   p->correlation_id = correlation;
@@ -1070,7 +1080,7 @@ void recover_entries(actor_t self, exec_context& c) {
   self->state.to_recover.clear();
   for (auto& [decision, order] : list) {
     try {
-      entry_sent(self, c, decision, order);
+      entry_sent(self, c, decision_view(decision), order);
     } catch (const std::exception& e) {
       c.alert("EXEC_RECOVERY_FAILED", "an entry found after a crash was not adopted: " + std::string(e.what()),
               {{"symbol", order.symbol}, {"client_id", order.client_id}});
@@ -1205,26 +1215,17 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
 }
 
 std::shared_ptr<pv::venue> make_venue(exec_context& c) {
-  const auto& m = c.cfg;
-  if (m.venue == "binance") {
-    pt::connectors::binance_config b;
-    if (!m.rest_url.empty()) b.rest_url = m.rest_url;
-    if (!m.ws_url.empty()) b.ws_base_url = m.ws_url;
-    b.api_key = m.api_key;
-    b.api_secret = m.api_secret;
-    auto v = std::make_shared<pt::connectors::binance_connector>(b);
-    c.binance = v.get();
-    c.instrument_of = [v](const std::string& s) { return v->instrument_of(s); };
-    return v;
-  }
-  pt::connectors::poloniex_config p;
-  if (!m.rest_url.empty()) p.rest_url = m.rest_url;
-  if (!m.ws_url.empty()) p.ws_private_url = m.ws_url;
-  p.api_key = m.api_key;
-  p.api_secret = m.api_secret;
-  auto v = std::make_shared<pt::connectors::poloniex_connector>(p);
-  c.instrument_of = [v](const std::string& s) { return v->instrument_of(s); };
-  return v;
+  pt::connectors::connector_options o;
+  o.venue = c.cfg.venue;
+  o.rest_url = c.cfg.rest_url;
+  o.ws_url = c.cfg.ws_url;
+  o.ws_private = true;
+  o.api_key = c.cfg.api_key;
+  o.api_secret = c.cfg.api_secret;
+  auto made = pt::connectors::make_connector(o);
+  c.binance = made.binance;
+  c.instrument_of = [made](const std::string& s) { return made.instrument_of(s); };
+  return made.venue;
 }
 
 }  // namespace

@@ -5,8 +5,7 @@
 // order. The stop logic never waits on the bus or the ledger: reports go through an outbox that a
 // publisher thread drains (kept in the state file until JetStream acks them). See README.md.
 #include "bus/bus.hpp"
-#include "connectors/binance_connector.hpp"
-#include "connectors/poloniex_connector.hpp"
+#include "connectors/make_connector.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
@@ -14,6 +13,7 @@
 #include "ledger/config.hpp"
 #include "protection_book.hpp"
 #include "service/service.hpp"
+#include "venue/loopback.hpp"
 
 #include <caf/all.hpp>
 
@@ -57,13 +57,6 @@ std::string env_or_empty(const char* name) {
   return v ? v : "";
 }
 
-bool loopback_url(const std::string& url) {
-  if (url.empty()) return false;  // "" = the live venue
-  for (const char* p : {"://127.", "://localhost", "://[::1]"})
-    if (url.find(p) != std::string::npos) return true;
-  return false;
-}
-
 guardian_config read_config(const pt::config::document& c) {
   guardian_config g;
   c.require_only("guardian", {"venue", "mode", "rest_url", "ws_url", "symbols", "stale_after", "poll_interval",
@@ -78,7 +71,8 @@ guardian_config read_config(const pt::config::document& c) {
   g.status_interval = c.get_duration("guardian.status_interval", 100ms, 1min, g.status_interval);
   g.state_file = c.get_string("guardian.state_file", g.state_file);
   if (g.state_file.empty()) c.fail("guardian.state_file", "must not be empty");
-  const bool live_url = !loopback_url(g.rest_url) || (!g.ws_url.empty() && !loopback_url(g.ws_url));
+  using pt::venue::is_loopback_url;
+  const bool live_url = !is_loopback_url(g.rest_url) || (!g.ws_url.empty() && !is_loopback_url(g.ws_url));
   if (live_url && !(g.mode == "live" && env_or_empty("POLYTRADE_LIVE") == "1"))
     c.fail("guardian.rest_url", "a non-loopback venue URL needs guardian.mode: live and POLYTRADE_LIVE=1");
   g.ledger = c.has("ledger.url");
@@ -87,26 +81,15 @@ guardian_config read_config(const pt::config::document& c) {
 }
 
 std::shared_ptr<pv::venue> make_venue(const guardian_config& g) {
-  if (g.venue == "binance") {
-    pt::connectors::binance_config b;
-    if (!g.rest_url.empty()) b.rest_url = g.rest_url;
-    if (!g.ws_url.empty()) b.ws_base_url = g.ws_url;
-    b.api_key = env_or_empty("BINANCE_API_KEY");
-    b.api_secret = env_or_empty("BINANCE_API_SECRET");
-    b.timeout = 5s;
-    pt::log::register_secret(b.api_key);
-    pt::log::register_secret(b.api_secret);
-    return std::make_shared<pt::connectors::binance_connector>(b);
-  }
-  pt::connectors::poloniex_config p;
-  if (!g.rest_url.empty()) p.rest_url = g.rest_url;
-  if (!g.ws_url.empty()) p.ws_public_url = g.ws_url;
-  p.api_key = env_or_empty("POLONIEX_API_KEY");
-  p.api_secret = env_or_empty("POLONIEX_API_SECRET");
-  p.timeout = 5s;
-  pt::log::register_secret(p.api_key);
-  pt::log::register_secret(p.api_secret);
-  return std::make_shared<pt::connectors::poloniex_connector>(p);
+  pt::connectors::connector_options o;  // its own connection: public mark stream, REST orders
+  o.venue = g.venue;
+  o.rest_url = g.rest_url;
+  o.ws_url = g.ws_url;
+  const auto keys = pt::connectors::keys_from_env(g.venue);
+  o.api_key = keys.key;
+  o.api_secret = keys.secret;
+  o.timeout = 5s;
+  return pt::connectors::make_connector(o).venue;
 }
 
 // Everything the threads share. `mu` guards the book and the persisted version.

@@ -3,8 +3,7 @@
 // every hole; closed bars, mark prices and funding go out on md.<venue>.<symbol>.*, a quiet stream
 // raises alerts.warning. See README.md. Exits 2 with one line on a bad config.
 #include "bus/bus.hpp"
-#include "connectors/binance_connector.hpp"
-#include "connectors/poloniex_connector.hpp"
+#include "connectors/make_connector.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 #include "pipeline.hpp"
@@ -283,16 +282,11 @@ md_config read_config(const pt::config::document& c) {
 }
 
 std::shared_ptr<pv::venue> make_venue(const md_config& m) {
-  if (m.venue == "binance") {
-    pt::connectors::binance_config b;
-    if (!m.rest_url.empty()) b.rest_url = m.rest_url;
-    if (!m.ws_url.empty()) b.ws_base_url = m.ws_url;
-    return std::make_shared<pt::connectors::binance_connector>(b);
-  }
-  pt::connectors::poloniex_config p;
-  if (!m.rest_url.empty()) p.rest_url = m.rest_url;
-  if (!m.ws_url.empty()) p.ws_public_url = m.ws_url;
-  return std::make_shared<pt::connectors::poloniex_connector>(p);
+  pt::connectors::connector_options o;  // public streams only: no keys
+  o.venue = m.venue;
+  o.rest_url = m.rest_url;
+  o.ws_url = m.ws_url;
+  return pt::connectors::make_connector(o).venue;
 }
 
 }  // namespace

@@ -8,9 +8,9 @@
 //
 // Keys only from the environment (POLONIEX_API_KEY/SECRET, BINANCE_API_KEY/SECRET). A URL that is
 // not loopback is a live account: refused unless POLYTRADE_LIVE=1.
-#include "connectors/binance_connector.hpp"
-#include "connectors/poloniex_connector.hpp"
+#include "connectors/make_connector.hpp"
 #include "core/log.hpp"
+#include "venue/loopback.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -34,11 +34,6 @@ struct options {
   std::set<std::string> symbols;  // empty: all
   int rounds = 3;
 };
-
-bool loopback(const std::string& url) {
-  return url.find("://127.0.0.1") != std::string::npos || url.find("://localhost") != std::string::npos ||
-         url.find("://[::1]") != std::string::npos;
-}
 
 std::string env(const char* k) {
   const char* v = std::getenv(k);
@@ -89,32 +84,22 @@ class panic_run {
   int run() {
     const bool polo = o_.venue == "poloniex";
     std::string url = o_.rest_url.empty() ? (polo ? "https://api.poloniex.com" : "https://fapi.binance.com") : o_.rest_url;
-    if (!loopback(url) && env("POLYTRADE_LIVE") != "1")
+    if (!pt::venue::is_loopback_url(url) && env("POLYTRADE_LIVE") != "1")
       usage(url + " is not loopback (a live account): set POLYTRADE_LIVE=1 to flatten it");
-    std::string key = env(polo ? "POLONIEX_API_KEY" : "BINANCE_API_KEY");
-    std::string secret = env(polo ? "POLONIEX_API_SECRET" : "BINANCE_API_SECRET");
-    if (key.empty() || secret.empty()) {
-      if (!loopback(url)) usage(std::string("no keys: set ") + (polo ? "POLONIEX_API_KEY/SECRET" : "BINANCE_API_KEY/SECRET"));
-      key = "venue-sim-key";  // venue-sim's default account
-      secret = "venue-sim-secret";
+    auto keys = pt::connectors::keys_from_env(o_.venue);
+    if (keys.empty()) {
+      if (!pt::venue::is_loopback_url(url)) usage(std::string("no keys: set ") + (polo ? "POLONIEX_API_KEY/SECRET" : "BINANCE_API_KEY/SECRET"));
+      keys = {"venue-sim-key", "venue-sim-secret"};  // venue-sim's default account
       say("no keys in the environment: using venue-sim's default account");
     }
-    pt::log::register_secret(secret);
-    if (polo) {
-      pt::connectors::poloniex_config c;
-      c.rest_url = url;
-      c.api_key = key;
-      c.api_secret = secret;
-      venue_ = std::make_unique<pt::connectors::poloniex_connector>(c);
-    } else {
-      pt::connectors::binance_config c;
-      c.rest_url = url;
-      c.api_key = key;
-      c.api_secret = secret;
-      auto b = std::make_unique<pt::connectors::binance_connector>(c);
-      binance_ = b.get();
-      venue_ = std::move(b);
-    }
+    pt::connectors::connector_options co;
+    co.venue = o_.venue;
+    co.rest_url = url;
+    co.api_key = keys.key;
+    co.api_secret = keys.secret;
+    auto made = pt::connectors::make_connector(co);
+    binance_ = made.binance;
+    venue_ = made.venue;
     say("flattening " + o_.venue + " at " + url + (o_.symbols.empty() ? " (all symbols)" : " (some symbols)"));
     for (int round = 1; round <= o_.rounds; ++round) {
       cancel_orders();
@@ -240,7 +225,7 @@ class panic_run {
   }
 
   options o_;
-  std::unique_ptr<pv::venue> venue_;
+  std::shared_ptr<pv::venue> venue_;
   pt::connectors::binance_connector* binance_ = nullptr;
 };
 

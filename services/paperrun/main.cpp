@@ -107,14 +107,17 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
     v->last_decision_msg = steady::now();
     ++v->decision_msgs;
     const auto& b = e.body;
+    auto position_open = [&](const std::string& sym) {
+      const auto it = v->positions.find(sym);
+      return it != v->positions.end() && it->second.value("side", "flat") != "flat";
+    };
     if (s == "trade.proposed") {
       ++v->proposals;
       v->pending_proposals.insert(b.value("proposal_id", ""));
     } else if (s == "trade.exit") {
       ++v->exits;
       const auto sym = b.value("symbol", "");
-      const bool open = v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat";
-      if (open && b.value("kind", "") == "close") v->closing.insert(sym);
+      if (position_open(sym) && b.value("kind", "") == "close") v->closing.insert(sym);
     } else if (s == "risk.decision.approved") {
       ++v->approved;
       v->pending_proposals.erase(b.value("proposal_id", ""));
@@ -136,8 +139,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       if (state == "armed" || state == "failed") v->unprotected.erase(sym);
       // Only while the position is still open: a venue-side take-profit may have made it flat
       // first, and the guardian's late report must not hold the run.
-      const bool open = v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat";
-      if (state == "triggered" && open) v->closing.insert(sym);
+      if (state == "triggered" && position_open(sym)) v->closing.insert(sym);
       if (state == "closed" || state == "failed" || state == "released") v->closing.erase(sym);
     } else if (s == "risk.killswitch") {
       v->kill_switch = b.value("active", false);
@@ -145,7 +147,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       v->breakers[b.value("name", s)] = b.value("state", "");
     } else if (starts("exec.position.")) {
       const auto sym = b.value("symbol", "");
-      const bool was_open = v->positions.count(sym) && v->positions[sym].value("side", "flat") != "flat";
+      const bool was_open = position_open(sym);
       const bool is_open = b.value("side", "flat") != "flat";
       if (!was_open && is_open) {
         ++v->entries;
