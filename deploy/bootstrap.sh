@@ -10,6 +10,7 @@ PACKAGES=(
   libbenchmark-dev uuid-dev libcpp-httplib-dev libssl-dev postgresql-15 postgresql-client-15
   clang-14 libclang-rt-14-dev
   zlib1g-dev
+  librapidcheck-dev  # property tests (issue 4: risk limits hold in every state)
 )
 # Node.js runs ccxt, the real client that judges venue-sim (tests/ccxt). A machine that already
 # has node and npm (e.g. from NodeSource) keeps them: Debian's npm package would conflict.
