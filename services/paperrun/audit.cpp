@@ -69,4 +69,37 @@ equity_check compare_equity(core::decimal fleet, core::decimal venue, core::deci
   return c;
 }
 
+latency_summary summarize_latency(std::vector<double> ms) {
+  latency_summary r;
+  r.n = ms.size();
+  if (ms.empty()) return r;
+  std::sort(ms.begin(), ms.end());
+  auto rank = [&](double p) {
+    // ceil(p/100 * n) computed in per-mille integers: no floating-point rounding at exact ranks.
+    const auto permille = static_cast<std::size_t>(p * 10 + 0.5);
+    const std::size_t k = (permille * ms.size() + 999) / 1000;
+    return ms[std::max<std::size_t>(k, 1) - 1];
+  };
+  r.p50 = rank(50);
+  r.p99 = rank(99);
+  r.p999 = rank(99.9);
+  r.max = ms.back();
+  return r;
+}
+
+std::optional<long> rss_kib_of_status(const std::string& status_text) {
+  const auto at = status_text.find("\nVmRSS:");
+  if (at == std::string::npos) return std::nullopt;
+  std::size_t i = at + 8;
+  while (i < status_text.size() && (status_text[i] == ' ' || status_text[i] == '\t')) ++i;
+  long v = 0;
+  bool any = false;
+  while (i < status_text.size() && status_text[i] >= '0' && status_text[i] <= '9') {
+    v = v * 10 + (status_text[i++] - '0');
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  return v;
+}
+
 }  // namespace pt::paperrun

@@ -50,4 +50,16 @@ struct equity_check {
 [[nodiscard]] equity_check compare_equity(core::decimal fleet, core::decimal venue,
                                           core::decimal tolerance = core::decimal{});
 
+// A latency distribution (milliseconds), nearest-rank percentiles: p = the smallest sample with at
+// least p % of the samples at or below it. p99.9 needs 1000 samples to differ from the max; below
+// that it is the max, and `n` says how many there were.
+struct latency_summary {
+  std::size_t n = 0;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0;
+};
+[[nodiscard]] latency_summary summarize_latency(std::vector<double> ms);
+
+// VmRSS of a /proc/<pid>/status text in KiB (nullopt when absent: a zombie or a kernel thread).
+[[nodiscard]] std::optional<long> rss_kib_of_status(const std::string& status_text);
+
 }  // namespace pt::paperrun

@@ -21,10 +21,12 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -73,6 +75,16 @@ struct fleet_view {
   std::set<std::string> unprotected;         // symbols opened and not yet armed by the guardian
   std::set<std::string> closing;             // symbols with a trade.exit close (or a guardian trigger) not yet flat
   std::uint64_t settle_timeouts = 0;
+  // Decision-path latency, from the step request (venue-sim then sends the bar that may complete a
+  // decision) to each stage's message arriving here; only while a step is settling.
+  bool stepping = false;
+  bool step_bar_seen = false;
+  steady::time_point step_started;
+  std::vector<double> lat_bar, lat_proposal, lat_decision, lat_order;
+  std::set<std::string> order_seen;  // decision ids whose entry order was timed
+  void sample(std::vector<double>& into) const {
+    if (stepping) into.push_back(std::chrono::duration<double, std::milli>(steady::now() - step_started).count());
+  }
   [[nodiscard]] std::size_t in_flight() const {
     return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size();
   }
@@ -91,6 +103,10 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       return;
     }
     if (starts("md.")) {
+      if (e.body.value("tf", "") == base_tf && e.body.value("closed", false) && !v->step_bar_seen) {
+        v->sample(v->lat_bar);
+        v->step_bar_seen = true;
+      }
       if (e.body.value("tf", "") == base_tf && e.body.value("closed", false))
         v->newest_bar_close[e.body.value("symbol", "")] =
             pt::core::timestamp::parse_iso8601(e.body.value("close_ts", "1970-01-01T00:00:00Z")).nanos() / 1'000'000;
@@ -113,6 +129,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
     };
     if (s == "trade.proposed") {
       ++v->proposals;
+      v->sample(v->lat_proposal);
       v->pending_proposals.insert(b.value("proposal_id", ""));
     } else if (s == "trade.exit") {
       ++v->exits;
@@ -120,15 +137,21 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       if (position_open(sym) && b.value("kind", "") == "close") v->closing.insert(sym);
     } else if (s == "risk.decision.approved") {
       ++v->approved;
+      v->sample(v->lat_decision);
       v->pending_proposals.erase(b.value("proposal_id", ""));
       v->pending_decisions.insert(b.value("decision_id", ""));
     } else if (s == "risk.decision.rejected") {
       ++v->rejected;
+      v->sample(v->lat_decision);
       v->pending_proposals.erase(b.value("proposal_id", ""));
     } else if (s == "exec.fill") {
       ++v->fills;
     } else if (starts("exec.order.")) {
       const auto state = b.value("state", "");
+      // The first report of a decision's order is its entry, published once the venue answered
+      // (so the figure includes venue-sim's answer: an upper bound of "the request left").
+      const auto did = b.value("decision_id", "");
+      if (!did.empty() && state != "rejected" && v->order_seen.insert(did).second) v->sample(v->lat_order);
       if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
         v->pending_decisions.erase(b.value("decision_id", ""));
     } else if (s == "guardian.protection") {
@@ -209,19 +232,61 @@ class conductor {
     const auto started = steady::now();
     std::int64_t done = 0;
     const auto step_ms = pt::venue::duration_of(pt::venue::parse_timeframe(cfg_.step)).count();
+    sample_rss(rss_idle_);
     while (!stopping && (cfg_.steps == 0 || done < cfg_.steps)) {
+      {
+        std::lock_guard lock(view_->mu);
+        view_->stepping = true;
+        view_->step_bar_seen = false;
+        view_->step_started = steady::now();
+      }
       auto st = control("POST", "/sim/clock", json{{"step_ms", step_ms}}.dump());
       ++done;
       settle();
+      {
+        std::lock_guard lock(view_->mu);
+        view_->stepping = false;
+      }
+      if (done % cfg_.summary_every == 0) sample_rss(rss_busy_);
       if (done % cfg_.summary_every == 0) print_summary(done, st, started);
       if (st.value("replay_exhausted", false)) break;
     }
+    sample_rss(rss_busy_);
     std::this_thread::sleep_for(cfg_.settle_timeout);  // the last exec.account after the last fills
     settle();
     return final_report(done, started);
   }
 
  private:
+  // VmRSS (KiB) of the fleet's processes in this session, by name; `into` keeps each one's max.
+  // Idle: the fleet up and settled before the first step; busy: the max over the run's summaries.
+  static void sample_rss(std::map<std::string, long>& into) {
+    static const std::set<std::string> names{"marketdata", "signal", "risk", "execution", "guardian", "supervisor",
+                                             "venue-sim", "paperrun", "nats-server"};
+    const pid_t sid = ::getsid(0);
+    std::error_code ec;
+    for (const auto& d : std::filesystem::directory_iterator("/proc", ec)) {
+      const auto pid = d.path().filename().string();
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream stat(d.path() / "stat");
+      std::string line;
+      if (!std::getline(stat, line)) continue;
+      const auto open = line.find('('), close = line.rfind(')');
+      if (open == std::string::npos || close == std::string::npos) continue;
+      const auto comm = line.substr(open + 1, close - open - 1);
+      if (!names.count(comm)) continue;
+      std::istringstream rest(line.substr(close + 2));
+      std::string state;
+      long ppid = 0, pgrp = 0, session = 0;
+      rest >> state >> ppid >> pgrp >> session;
+      if (session != sid) continue;  // another run or a test on this machine
+      std::ifstream st(d.path() / "status");
+      std::stringstream text;
+      text << st.rdbuf();
+      if (const auto kib = pt::paperrun::rss_kib_of_status(text.str())) into[comm] = std::max(into[comm], *kib);
+    }
+  }
+
   json control(const std::string& method, const std::string& path, const std::string& body) {
     pt::connectors::http_request rq;
     rq.method = method;
@@ -378,6 +443,21 @@ class conductor {
     const auto eq = fleet_equity ? pt::paperrun::compare_equity(*fleet_equity, venue_equity) : pt::paperrun::equity_check{};
     report["equity"] = {{"fleet", fleet_equity ? fleet_equity->to_string() : "none"}, {"venue", venue_equity.to_string()},
                         {"diff", eq.diff.to_string()}, {"equal", eq.ok}};
+    json latency = json::object();
+    {
+      std::lock_guard lock(view_->mu);
+      const std::pair<const char*, const std::vector<double>*> stages[] = {
+          {"md_bar", &view_->lat_bar}, {"proposal", &view_->lat_proposal},
+          {"risk_decision", &view_->lat_decision}, {"entry_order", &view_->lat_order}};
+      for (const auto& [name, v] : stages) {
+        const auto l = pt::paperrun::summarize_latency(*v);
+        latency[name] = {{"n", l.n}, {"p50_ms", l.p50}, {"p99_ms", l.p99}, {"p999_ms", l.p999}, {"max_ms", l.max}};
+      }
+    }
+    report["latency_from_step"] = latency;
+    json rss = json::object();
+    for (const auto& [name, kib] : rss_busy_) rss[name] = {{"idle_kib", rss_idle_.count(name) ? rss_idle_.at(name) : 0}, {"busy_max_kib", kib}};
+    report["rss"] = rss;
     const bool trades_ok = audit.entries > 0;
     report["checks"] = {{"trades", trades_ok}, {"protected_within_limit", audit.ok()}, {"equity_equal", eq.ok}};
     const bool all_ok = trades_ok && audit.ok() && eq.ok;
@@ -407,6 +487,14 @@ class conductor {
     std::printf("closed trades %d (%d won, %d lost), realized PnL after fees %s; settle timeouts %llu\n", wins + losses, wins,
                 losses, realized.to_string().c_str(), static_cast<unsigned long long>(report["fleet"]["settle_timeouts"].get<std::uint64_t>()));
     std::printf("%s\n", report["fleet"].dump().c_str());
+    std::printf("latency from the step request (ms):        n      p50      p99    p99.9      max\n");
+    for (const auto& [name, l] : latency.items())
+      std::printf("  %-38s %6llu %8.2f %8.2f %8.2f %8.2f\n", name.c_str(), static_cast<unsigned long long>(l["n"].get<std::size_t>()),
+                  l["p50_ms"].get<double>(), l["p99_ms"].get<double>(), l["p999_ms"].get<double>(), l["max_ms"].get<double>());
+    std::printf("RSS KiB (idle before the first step / max while stepping):");
+    for (const auto& [name, r] : rss.items())
+      std::printf(" %s %ld/%ld", name.c_str(), r["idle_kib"].get<long>(), r["busy_max_kib"].get<long>());
+    std::printf("\n");
     std::printf("result: %s\n", all_ok ? "PASS" : "FAIL");
     std::fflush(stdout);
     if (!cfg_.report_file.empty()) std::ofstream(cfg_.report_file) << report.dump(2) << "\n";
@@ -414,6 +502,7 @@ class conductor {
   }
 
   run_config cfg_;
+  std::map<std::string, long> rss_idle_, rss_busy_;
   std::shared_ptr<fleet_view> view_;
   std::string ledger_url_;
   pt::connectors::http_client http_;

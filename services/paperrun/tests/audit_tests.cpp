@@ -57,3 +57,28 @@ TEST_CASE("equity matches only within the tolerance") {
   CHECK(c.diff == decimal::parse("0.01"));
   CHECK(compare_equity(decimal::parse("10012.5"), decimal::parse("10012.51"), decimal::parse("0.01")).ok);
 }
+
+TEST_CASE("latency percentiles are nearest-rank") {
+  // 1..1000 ms shuffled: p50 = 500, p99 = 990, p99.9 = 999, max 1000 (ceil(p/100 x n)-th smallest).
+  std::vector<double> v;
+  for (int i = 1000; i >= 1; --i) v.push_back(i);
+  auto s = pt::paperrun::summarize_latency(v);
+  CHECK(s.n == 1000);
+  CHECK(s.p50 == 500);
+  CHECK(s.p99 == 990);
+  CHECK(s.p999 == 999);
+  CHECK(s.max == 1000);
+  // Ten samples: p50 is the 5th, p99 and p99.9 the 10th (the max).
+  s = pt::paperrun::summarize_latency({7, 1, 9, 3, 5, 2, 8, 4, 6, 10});
+  CHECK(s.p50 == 5);
+  CHECK(s.p99 == 10);
+  CHECK(s.p999 == 10);
+  CHECK(pt::paperrun::summarize_latency({}).n == 0);
+}
+
+TEST_CASE("VmRSS is read from a proc status text") {
+  const std::string status = "Name:\tsignal\nVmPeak:\t  99999 kB\nVmRSS:\t   12856 kB\nRssAnon:\t 5000 kB\n";
+  REQUIRE(pt::paperrun::rss_kib_of_status(status).has_value());
+  CHECK(*pt::paperrun::rss_kib_of_status(status) == 12856);
+  CHECK_FALSE(pt::paperrun::rss_kib_of_status("Name:\tkthreadd\nState:\tS\n").has_value());
+}
