@@ -17,9 +17,14 @@
 #include <condition_variable>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <unordered_map>
 
 namespace pt::bus {
+
+bool is_urgent_subject(std::string_view subject) {
+  return subject.rfind("ctl.", 0) == 0 || subject == "risk.killswitch";
+}
 
 // ---- errors -------------------------------------------------------------------------------------
 
@@ -618,7 +623,8 @@ class core : public std::enable_shared_from_this<core> {
     } else {
       natsMsg_Destroy(msg);
     }
-    caf::anon_send(rec.target, std::move(env));
+    if (is_urgent_subject(env.subject)) caf::anon_send<caf::message_priority::high>(rec.target, std::move(env));
+    else caf::anon_send(rec.target, std::move(env));
   }
 
   void notify(const connection_event& ev) {

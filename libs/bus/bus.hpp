@@ -111,6 +111,11 @@ struct options {
                                           const std::string& prefix = "bus");
 
 // ---- messages -------------------------------------------------------------------------------
+// Control before data: operator commands (ctl.*) and the kill switch (risk.killswitch) reach an
+// actor as high-priority messages, so a cancel never waits behind a queue of market-data ticks
+// in the same mailbox. The rule lives here, not in each service, so none can forget it.
+[[nodiscard]] bool is_urgent_subject(std::string_view subject);
+
 namespace detail {
 struct js_message;  // holds the nats.c message of a JetStream delivery until acked
 }

@@ -561,3 +561,47 @@ TEST_CASE("envelopes outliving their bus: reply and ack fail cleanly, even racin
   CHECK(err);
   CHECK(bus::is(err, bus::errc::not_connected));
 }
+
+TEST_CASE("control subjects overtake a queue of market data in the same mailbox", "[bus]") {
+  CHECK(bus::is_urgent_subject("ctl.killswitch.trigger"));
+  CHECK(bus::is_urgent_subject("risk.killswitch"));
+  CHECK_FALSE(bus::is_urgent_subject("md.poloniex.BTC_USDT_PERP.mark"));
+  CHECK_FALSE(bus::is_urgent_subject("risk.metrics"));
+
+  pt::testing::nats_server srv;
+  caf::actor_system sys{test_config()};
+  auto b = bus::bus::connect(sys, opts_for(srv));
+  // A slow consumer (2 ms per message): 400 heartbeats queue up in its mailbox, then one command.
+  struct order_seen {
+    std::mutex mu;
+    std::condition_variable cv;
+    int handled = 0;
+    int ctl_at = -1;
+  };
+  auto seen = std::make_shared<order_seen>();
+  auto slow = sys.spawn(
+      [](caf::event_based_actor*, std::shared_ptr<order_seen> s) -> caf::behavior {
+        return {[s](const bus::envelope& e) {
+          std::this_thread::sleep_for(2ms);
+          std::lock_guard g(s->mu);
+          if (e.subject.rfind("ctl.", 0) == 0) s->ctl_at = s->handled;
+          ++s->handled;
+          s->cv.notify_all();
+        }};
+      },
+      seen);
+  REQUIRE(b->subscribe("health.heartbeat.*", slow));
+  REQUIRE(b->subscribe("ctl.example.ping", slow));
+  REQUIRE_FALSE(b->flush());
+  constexpr int flood = 400;
+  for (int i = 0; i < flood; ++i) REQUIRE_FALSE(b->publish("health.heartbeat.example", heartbeat("example", i)));
+  REQUIRE_FALSE(b->flush());
+  std::this_thread::sleep_for(50ms);  // the heartbeats are in the mailbox (the consumer needs ~800 ms)
+  REQUIRE_FALSE(b->publish("ctl.example.ping", json{{"request_id", "p1"}}));
+  std::unique_lock g(seen->mu);
+  REQUIRE(seen->cv.wait_for(g, 10s, [&] { return seen->handled == flood + 1; }));
+  INFO("the command was handled after " << seen->ctl_at << " of " << flood << " queued heartbeats");
+  // Normal priority would handle it last (at 400); urgent goes at the next mailbox round.
+  CHECK(seen->ctl_at >= 0);
+  CHECK(seen->ctl_at < flood / 2);
+}
