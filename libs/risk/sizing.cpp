@@ -1,4 +1,5 @@
 #include "risk/sizing.hpp"
+#include "risk/testing_hooks.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -103,10 +104,12 @@ sizing_result size_position(const risk_config& cfg, const sizing_request& q) {
   const decimal max_total = core::mul(q.equity, r.leverage, rounding::down);
   decimal cap = max_total - open_total;
   std::string cap_why = "leverage room " + s(max_total) + " - open " + s(open_total);
+  if (!PT_RISK_CHECK_ENABLED(reason_code::leverage_limit)) cap = decimal::max(), cap_why = "no cap";
   const auto tighter = [&](decimal c, const std::string& why) {
     if (c < cap) cap = c, cap_why = why;
   };
-  tighter(core::mul(cfg.max_symbol_exposure, max_total, rounding::down), "symbol exposure cap");
+  if (PT_RISK_CHECK_ENABLED(reason_code::symbol_exposure))
+    tighter(core::mul(cfg.max_symbol_exposure, max_total, rounding::down), "symbol exposure cap");
   if (q.liq.quote_volume_24h)
     tighter(core::mul(*q.liq.quote_volume_24h, cfg.max_volume_participation, rounding::down),
             "thin liquidity: " + s(cfg.max_volume_participation) + " x 24h volume " + s(*q.liq.quote_volume_24h));

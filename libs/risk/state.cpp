@@ -1,4 +1,5 @@
 #include "risk/state.hpp"
+#include "risk/testing_hooks.hpp"
 
 #include <algorithm>
 
@@ -139,14 +140,28 @@ void trading_state_machine::on_equity(timestamp now, decimal equity) {
   eq_.update(now, equity);
   const decimal loss = eq_.day_open() - equity;
   const decimal daily_limit = core::mul(eq_.day_open(), cfg_.max_daily_loss, rounding::down);
-  if (eq_.day_open().is_positive() && loss >= daily_limit && !tripped(breaker::daily_loss)) {
+  // A hit is the first time in a UTC day the loss reaches the limit; each one starts the 24h
+  // halt and cooldown, also while the previous day's halt still runs (then it restarts: a second
+  // "tripped" event). The property test found entries 24h after the first of two such hits.
+  if (PT_RISK_CHECK_ENABLED(reason_code::daily_loss_limit) && eq_.day_open().is_positive() && loss >= daily_limit &&
+      (!tripped(breaker::daily_loss) || daily_hit_day_ != eq_.utc_day())) {
     last_daily_hit_ = now;
-    trip(now, breaker::daily_loss, now + cfg_.cooldown_after_daily_loss,
-         "loss " + s(loss) + " since UTC day open " + s(eq_.day_open()) + " >= " + s(daily_limit));
+    daily_hit_day_ = eq_.utc_day();
+    const auto until = now + cfg_.cooldown_after_daily_loss;
+    std::string why = "loss " + s(loss) + " since UTC day open " + s(eq_.day_open()) + " >= " + s(daily_limit);
+    const auto it = std::find_if(trips_.begin(), trips_.end(), [](const auto& t) { return t.id == breaker::daily_loss; });
+    if (it == trips_.end()) {
+      trip(now, breaker::daily_loss, until, std::move(why));
+    } else {
+      it->tripped_at = now;
+      it->resets_at = until;
+      it->reason = why + " (a new UTC day: the halt restarts)";
+      event(now, "breaker.daily_loss.tripped", it->reason);
+    }
   }
   const decimal dd = eq_.peak() - equity;
   const decimal dd_limit = core::mul(eq_.peak(), cfg_.max_drawdown, rounding::down);
-  if (eq_.peak().is_positive() && dd >= dd_limit)
+  if (PT_RISK_CHECK_ENABLED(reason_code::drawdown_limit) && eq_.peak().is_positive() && dd >= dd_limit)
     trigger_kill_switch(now, "DRAWDOWN_LIMIT: drawdown " + s(dd) + " from peak " + s(eq_.peak()) + " >= " + s(dd_limit));
 }
 
@@ -160,10 +175,10 @@ void trading_state_machine::on_trade_closed(timestamp now, const std::string& sy
   ++consecutive_;
   last_loss_ = now;
   losses_.push_back(now);
-  if (consecutive_ >= cfg_.max_consecutive_losses)
+  if (PT_RISK_CHECK_ENABLED(reason_code::consecutive_losses) && consecutive_ >= cfg_.max_consecutive_losses)
     trip(now, breaker::consecutive_losses, now + cfg_.cooldown_after_loss,
          std::to_string(consecutive_) + " consecutive losses");
-  if (static_cast<int>(losses_.size()) >= cfg_.max_losses_24h)
+  if (PT_RISK_CHECK_ENABLED(reason_code::losses_24h) && static_cast<int>(losses_.size()) >= cfg_.max_losses_24h)
     trip(now, breaker::losses_24h, now + hard::losses_24h_cooldown,
          std::to_string(losses_.size()) + " losses within 24h");
 }

@@ -141,6 +141,7 @@ class trading_state_machine {
   int consecutive_ = 0;
   std::deque<timestamp> losses_;
   std::optional<timestamp> last_loss_, last_daily_hit_;
+  std::optional<std::int64_t> daily_hit_day_;  // UTC day of last_daily_hit_
   std::map<std::string, timestamp> last_stop_out_;
   bool connected_ = true;
   std::optional<timestamp> disconnected_since_;

@@ -172,7 +172,13 @@ std::vector<risk::open_position> engine::open_positions() const {
   for (const auto& [sym, p] : positions_) {
     auto inst = cfg_.instruments.find(sym);
     const decimal cs = inst == cfg_.instruments.end() ? decimal::one() : inst->second.contract_size;
-    out.push_back(risk::open_position{sym, p.direction, core::mul(core::mul(p.qty, cs, core::rounding::ceil), p.price, core::rounding::ceil)});
+    // Marked to market, as the leverage and exposure checks need: the newest md mark of the
+    // symbol; without one, exec.position's mark_price or (execution sends none) its entry price.
+    // Valued at its entry price, a position whose price had risen counted less notional than it
+    // carries, and the property test found entries approved over the leverage cap that way.
+    decimal px = p.price;
+    if (const auto m = md_.find(sym); m != md_.end() && m->second.mark && m->second.mark->is_positive()) px = *m->second.mark;
+    out.push_back(risk::open_position{sym, p.direction, core::mul(core::mul(p.qty, cs, core::rounding::ceil), px, core::rounding::ceil)});
   }
   return out;
 }

@@ -90,6 +90,35 @@ TEST_CASE("daily loss rolls at 00:00 UTC and trips a 24h halt", "[state][daily]"
   CHECK(m.state() == trading_state::running);
 }
 
+TEST_CASE("a new UTC day's daily-loss hit restarts the halt that still runs", "[state][daily]") {
+  auto m = running_machine(t("2024-03-10T00:00:00Z"));
+  const auto first = t("2024-03-10T06:00:00Z");
+  m.on_equity(first, d("970"));  // 3 % of 1000
+  REQUIRE(m.tripped(breaker::daily_loss));
+  // Next day, still inside the first halt: 970 opens the day, 940.9 is 3 % of it again.
+  m.on_equity(t("2024-03-11T00:00:00Z"), d("970"));
+  const auto second = t("2024-03-11T05:00:00Z");
+  m.on_equity(second, d("940.9"));
+  CHECK(m.stats(second, "BTCUSDT").last_daily_loss_hit == second);
+  const auto events = m.take_events();
+  REQUIRE(events.size() >= 2);
+  CHECK(events.back().what == "breaker.daily_loss.tripped");
+  CHECK(events.back().at == second);
+  // The first halt's 24h pass; the second's have not.
+  m.on_equity(first + 24h + 1min, d("960"));
+  CHECK(m.tripped(breaker::daily_loss));
+  CHECK(m.state() == trading_state::breaker_halt);
+  m.tick(second + 24h);
+  CHECK_FALSE(m.tripped(breaker::daily_loss));
+  // The same day's loss staying over the limit is the same hit: it does not extend the halt.
+  auto n = running_machine(t("2024-03-10T00:00:00Z"));
+  n.on_equity(first, d("970"));
+  n.on_equity(first + 1h, d("960"));
+  CHECK(n.stats(first + 1h, "BTCUSDT").last_daily_loss_hit == first);
+  n.tick(first + 24h);
+  CHECK_FALSE(n.tripped(breaker::daily_loss));
+}
+
 TEST_CASE("without the midnight roll the same marks trip the daily loss", "[state][daily]") {
   auto m = running_machine(t("2024-03-11T00:00:00Z"));
   m.on_equity(t("2024-03-11T23:59:59Z"), d("970.000000001"));
