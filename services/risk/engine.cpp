@@ -133,6 +133,9 @@ void engine::on_position(const json& m) {
   p.qty = qty;
   p.price = opt_dec(m, "mark_price").value_or(dec(m, "entry_price"));
   positions_[symbol] = p;
+  // The approved entry is now a reported position once it is filled in full (a partial fill
+  // still counts the approved quantity until the TTL).
+  if (auto pe = pending_.find(symbol); pe != pending_.end() && qty >= pe->second.pos.qty) pending_.erase(pe);
 }
 
 void engine::on_bar(const json& m) {
@@ -169,7 +172,10 @@ std::optional<decimal> engine::atr(const std::string& symbol) const {
 
 std::vector<risk::open_position> engine::open_positions() const {
   std::vector<risk::open_position> out;
-  for (const auto& [sym, p] : positions_) {
+  std::map<std::string, position> all = positions_;
+  for (const auto& [sym, pe] : pending_)
+    if (market_now_ < pe.until && (!all.count(sym) || all[sym].qty < pe.pos.qty)) all[sym] = pe.pos;
+  for (const auto& [sym, p] : all) {
     auto inst = cfg_.instruments.find(sym);
     const decimal cs = inst == cfg_.instruments.end() ? decimal::one() : inst->second.contract_size;
     // Marked to market, as the leverage and exposure checks need: the newest md mark of the
@@ -311,6 +317,8 @@ decision engine::decide(const json& p, timestamp wall_now) {
     return reject(failures.front().first, text, std::move(checks));
   }
   d.approved = true;
+  for (auto it = pending_.begin(); it != pending_.end();) it = market_now_ < it->second.until ? std::next(it) : pending_.erase(it);
+  pending_[symbol] = {position{dir, sz.quantity, *entry}, now + cfg_.pending_entry_ttl};
   d.subject = "risk.decision.approved";
   d.body = base;
   d.body["side"] = dir == risk::side::buy ? "buy" : "sell";

@@ -40,6 +40,10 @@ struct engine_config {
   bool autonomous_at_start = false;
   bool guardian_required = false;      // poloniex: entries need a fresh guardian.status
   std::chrono::milliseconds guardian_max_age{3000};  // wall clock since the last guardian.status
+  // An approved entry counts as an open position until execution reports the position (or this
+  // much market time passes: refused, unfilled), so a second proposal decided before the first
+  // entry's exec.position cannot pass the position, leverage and exposure limits twice.
+  std::chrono::milliseconds pending_entry_ttl{120000};
   std::string atr_timeframe = "4h";
   int atr_period = 14;
   std::map<std::string, risk::instrument> instruments;  // by venue symbol
@@ -123,6 +127,11 @@ class engine {
   risk::trading_state_machine sm_;
   std::map<std::string, symbol_market> md_;
   std::map<std::string, position> positions_;
+  struct pending_entry {
+    position pos;
+    timestamp until;  // market time
+  };
+  std::map<std::string, pending_entry> pending_;  // approved, not yet reported by execution
   decimal equity_, margin_used_;
   bool account_seen_ = false;
   bool reconciled_ = true;

@@ -57,7 +57,7 @@ json limits_json(const pt::config::document& c) {
 risk_settings read_config(const pt::config::document& c) {
   risk_settings s;
   c.require_only("risk", {"venue", "limits", "autonomous_at_start", "guardian", "catalog", "max_leverage",
-                          "atr_timeframe", "metrics_interval"});
+                          "atr_timeframe", "metrics_interval", "pending_entry_ttl"});
   s.engine.venue = c.get_enum("risk.venue", {"poloniex", "binance", "sim"}, "poloniex");
   try {
     s.engine.limits = pt::risk::risk_config_from_json(limits_json(c));
@@ -69,6 +69,7 @@ risk_settings read_config(const pt::config::document& c) {
   s.engine.guardian_required = c.get_bool("risk.guardian.required", s.engine.venue == "poloniex");
   s.engine.guardian_max_age = c.get_duration("risk.guardian.max_age", 500ms, 60s, s.engine.guardian_max_age);
   s.engine.atr_timeframe = c.get_string("risk.atr_timeframe", "4h");
+  s.engine.pending_entry_ttl = c.get_duration("risk.pending_entry_ttl", 1s, 1h, s.engine.pending_entry_ttl);
   s.catalog = c.get_string("risk.catalog", s.engine.venue == "binance" ? "docs/markets/binance-usdm.json"
                                                                         : "docs/markets/poloniex-futures-v3.json");
   std::map<std::string, int> lev;

@@ -145,7 +145,10 @@ TEST_CASE("guardian required: entries need a fresh guardian.status") {
   const json status{{"venue", "poloniex"}, {"mark_fresh", true}, {"armed", 0}, {"ts", t0.to_iso8601()}};
   e.on_guardian(status, t0);
   CHECK(e.decide(proposal("g2", "buy", "50000", "49300"), t0 + 2s).approved);
-  CHECK(e.decide(proposal("g3", "buy", "50000", "49300"), t0 + 4s).body["reason_code"] == "GUARDIAN_PROTECTION");
+  // g2's entry still counts (pending: POSITION_LIMIT fails first); the guardian check fails too.
+  const auto d3 = e.decide(proposal("g3", "buy", "50000", "49300"), t0 + 4s);
+  CHECK_FALSE(d3.approved);
+  CHECK(has_check(d3.body, "GUARDIAN_PROTECTION", false));
 }
 
 TEST_CASE("Binance: base quantity rounded down to the 0.001 lot, venue max leverage from config") {
@@ -215,4 +218,18 @@ TEST_CASE("metrics: equity, peak, drawdown, daily pnl vs UTC day open, VaR from 
   CHECK(m.contains("var_historical_99"));
   CHECK(m.contains("var_parametric_99"));
   CHECK(m["state"] == "running");  // poloniex_config starts autonomous
+}
+
+TEST_CASE("an approved entry counts against the limits until execution reports it filled") {
+  auto e = ready_engine(poloniex_config());
+  const auto a = e.decide(proposal("p1", "buy", "50000", "49300"), t0);
+  REQUIRE(a.approved);
+  // Before exec.position reports it, a second entry (any symbol) meets POSITION_LIMIT (max 1).
+  const auto b = e.decide(proposal("p2", "buy", "50000", "49300"), t0 + 1s);
+  CHECK_FALSE(b.approved);
+  CHECK(b.body["reason_code"] == "POSITION_LIMIT");
+  // Once the pending TTL (2 min of market time) has passed unfilled, it no longer counts.
+  auto later = proposal("p3", "buy", "50000", "49300");
+  later["ts"] = (t0 + 3min).to_iso8601();
+  CHECK(e.decide(later, t0 + 3min).approved);
 }
