@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
   {
     std::ofstream y(dir + "/risk.yaml");
     y << "bus:\n  url: " << nats.url() << "\nledger:\n  url: " << db << "\n"
-      << "risk:\n  venue: binance\n  autonomous_at_start: true\n  metrics_interval: 1s\n  guardian:\n    required: false\n";
+      << "risk:\n  venue: binance\n  autonomous_at_start: true\n  metrics_interval: 1s\n  guardian:\n    required: false\n"
+      << "  catalog: " << POLYTRADE_SOURCE_DIR << "/docs/markets/binance-usdm.json\n";
   }
   {
     std::ofstream y(dir + "/execution.yaml");
