@@ -19,6 +19,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <sys/wait.h>
@@ -229,4 +230,344 @@ TEST_CASE("service on poloniex publishes bars equal to the recorded candles aggr
 
 TEST_CASE("service on binance publishes bars equal to the recorded candles aggregated by hand, through backfill and stream") {
   run_case({"binance", "binance", "binance_ws", "", "BTCUSDT", "btcusdt", "1"});
+}
+
+// ---- Universe selection and the stale alert, end to end ----------------------------------------
+
+namespace {
+
+constexpr std::int64_t H = 3'600'000;
+
+std::int64_t ms_of(const char* iso) { return core::timestamp::parse_iso8601(iso).millis(); }
+
+// The 24 h quote volume as the test reckons it, straight from the recording: the 24 hourly bars
+// that closed by `t`, volume (base) x close each. In raw decimal units, wide enough for BTC
+// (1.5e10 USDT a day, past the decimal's 9.2e9).
+__int128 quote_volume_units(const std::vector<replay::bar>& bars, std::int64_t t) {
+  __int128 sum = 0;
+  for (const auto& b : bars)
+    if (b.open_time_ms >= t - 24 * H && b.open_time_ms + H <= t)
+      sum += core::mul(b.volume, b.close, core::rounding::half_even).units();
+  return sum;
+}
+
+const replay::bar& bar_at(const std::vector<replay::bar>& bars, std::int64_t open) {
+  for (const auto& b : bars)
+    if (b.open_time_ms == open) return b;
+  FAIL("no recorded bar at " << open);
+  return bars.front();
+}
+
+// How many stream sessions the Poloniex connector reports subscribed (after the venue's answer).
+std::size_t subscribed_sessions(const service_process& svc) {
+  const std::string out = svc.output(), needle = "poloniex stream: subscribed";
+  std::size_t n = 0;
+  for (auto at = out.find(needle); at != std::string::npos; at = out.find(needle, at + 1)) ++n;
+  return n;
+}
+
+bool wait_subscribed(const service_process& svc, std::size_t sessions, std::chrono::milliseconds t) {
+  const auto end = std::chrono::steady_clock::now() + t;
+  while (subscribed_sessions(svc) < sessions && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(50ms);
+  return subscribed_sessions(svc) >= sessions;
+}
+
+const json* excluded_entry(const json& u, const std::string& symbol) {
+  for (const auto& e : u.at("excluded"))
+    if (e.at("symbol") == symbol) return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("service selects the universe at start and at midnight UTC market time from the recorded data and follows what it adds") {
+  PT_NEED_RECORDED_DATA();
+  namespace fs = std::filesystem;
+  const fs::path rec = fs::path(testing::shared_data_dir(POLYTRADE_SOURCE_DIR)) / "freqtrade_marketlab";
+  const std::int64_t t0 = ms_of("2025-01-30T22:00:00Z"), midnight = ms_of("2025-01-31T00:00:00Z");
+
+  // ---- The expectation, from the recording alone (docs/markets: Poloniex contracts of 0.001 BTC,
+  // 0.01 ETH, 0.1 SOL; venue-sim's minimum order is one contract).
+  std::map<std::string, std::vector<replay::bar>> bars;
+  for (const char* b : {"BTC", "ETH", "SOL"}) bars[b] = replay::load_candles(rec / (std::string(b) + "USDT_1h.csv"));
+  const __int128 btc0 = quote_volume_units(bars["BTC"], t0), eth0 = quote_volume_units(bars["ETH"], t0),
+                 sol0 = quote_volume_units(bars["SOL"], t0);
+  const __int128 btc1 = quote_volume_units(bars["BTC"], midnight), eth1 = quote_volume_units(bars["ETH"], midnight),
+                 sol1 = quote_volume_units(bars["SOL"], midnight);
+  // BTC trades the most, then ETH, then SOL, on both days; a threshold between SOL and ETH.
+  REQUIRE(btc0 > eth0);
+  REQUIRE(btc1 > eth1);
+  const __int128 sol_max = std::max(sol0, sol1), eth_min = std::min(eth0, eth1);
+  REQUIRE(sol_max < eth_min);
+  const decimal threshold = decimal::from_units(static_cast<std::int64_t>((sol_max + eth_min) / 2));
+  // Equity 1000 at 5x: the smallest order may cost 1000 x 5 x 0.012 = 60. One BTC contract
+  // (0.001 x ~105k) does not fit, one ETH contract (0.01 x ~3.2k) does; with 10000 (exec.account)
+  // the budget is 600 and BTC fits.
+  for (std::int64_t open : {t0 - H, t0, midnight - H, midnight}) {
+    const auto& b = bar_at(bars["BTC"], open);
+    const auto& e = bar_at(bars["ETH"], open);
+    REQUIRE(core::mul(decimal::parse("0.001"), b.low, core::rounding::down) > decimal::from_integer(60));
+    REQUIRE(core::mul(decimal::parse("0.001"), b.high, core::rounding::down) < decimal::from_integer(600));
+    REQUIRE(core::mul(decimal::parse("0.01"), e.high, core::rounding::down) < decimal::from_integer(60));
+  }
+  // Funding far under the 0.1 % cap around both selections.
+  for (const char* b : {"BTC", "ETH", "SOL"})
+    for (const auto& f : replay::load_funding(rec / (std::string(b) + "USDT_funding_rate.csv")))
+      if (f.time_ms >= t0 - 24 * H && f.time_ms <= midnight + 24 * H) REQUIRE(core::abs(f.rate) < decimal::parse("0.0005"));
+
+  // ---- The run.
+  testing::nats_server nats(false);
+  testing::venue_sim_process sim(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "md-key:md-secret:1000",
+                                 {"--protocols", "poloniex", "--symbols", "BTC,ETH,SOL", "--source", "freqtrade_marketlab",
+                                  "--timeframe", "1h", "--start", "2025-01-30T22:00:00Z"});
+  REQUIRE(sim.start_market_time() == t0);
+  httplib::Client control("127.0.0.1", sim.port("control"));
+  auto step = [&](std::int64_t ms) {
+    auto r = control.Post("/sim/clock", json{{"step_ms", ms}}.dump(), "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  };
+  const auto dir = testing::make_temp_dir("marketdata-universe");
+  const std::string cfg = dir + "/marketdata.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: " << nats.url() << "\n"
+      << "heartbeat:\n  interval: 1s\n"
+      << "marketdata:\n"
+      << "  venue: poloniex\n"
+      << "  rest_url: " << sim.url("poloniex") << "\n"
+      << "  ws_url: ws://127.0.0.1:" << sim.port("poloniex_ws") << "/ws/v3/public\n"
+      << "  base_timeframe: 1h\n"
+      << "  timeframes: [1h, 4h, 1d]\n"
+      << "  stale_after: 24h\n"
+      << "  check_interval: 200ms\n"
+      << "  universe:\n"
+      << "    mode: selected\n"
+      << "    min_quote_volume: " << threshold.to_string() << "\n"
+      << "    size: 1\n"
+      << "    equity: 1000\n"
+      << "    max_leverage: 5\n";
+  }
+  nats_reader reader(nats.url(), "md.poloniex.>");
+  service_process svc({MARKETDATA_BIN, "--config", cfg}, dir + "/marketdata.log");
+
+  std::vector<json> universes;
+  std::map<std::string, std::map<std::int64_t, json>> bars_1h;  // symbol -> open -> body
+  auto pump = [&](std::chrono::milliseconds budget, const std::function<bool()>& done) {
+    const auto end = std::chrono::steady_clock::now() + budget;
+    while (!done() && std::chrono::steady_clock::now() < end) {
+      auto m = reader.next(100ms);
+      if (!m) continue;
+      if (m->first == "md.poloniex.universe") {
+        // The same universe repeated (republish) carries the same ts.
+        if (universes.empty() || universes.back().at("ts") != m->second.at("ts")) universes.push_back(m->second);
+      } else if (m->first.size() > 7 && m->first.compare(m->first.size() - 7, 7, ".bar.1h") == 0) {
+        bars_1h[m->second.at("symbol").get<std::string>()]
+               [core::timestamp::parse_iso8601(m->second.at("open_ts").get<std::string>()).millis()] = m->second;
+      }
+    }
+    return done();
+  };
+
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) FAIL(what << "\n--- marketdata log ---\n" << svc.output());
+  };
+  // At start: ETH only (BTC's order is too large for 1000, SOL trades too little).
+  need(pump(20s, [&] { return !universes.empty(); }), "no universe at start");
+  {
+    const json& u = universes[0];
+    INFO(u.dump(2));
+    CHECK(u.at("trigger") == "start");
+    CHECK(ms_of(u.at("ts").get<std::string>().c_str()) == t0);
+    CHECK(u.at("equity") == "1000");
+    CHECK(u.at("equity_source") == "config");
+    REQUIRE(u.at("selected").size() == 1);
+    const json& eth = u.at("selected")[0];
+    CHECK(eth.at("symbol") == "ETH_USDT_PERP");
+    CHECK(eth.at("volume_source") == "klines_1h");  // the recording has no quote volume: venue-sim's ticker neither
+    CHECK(decimal::parse(eth.at("quote_volume").get<std::string>()) == decimal::from_units(static_cast<std::int64_t>(eth0)));
+    REQUIRE(excluded_entry(u, "BTC_USDT_PERP"));
+    CHECK(excluded_entry(u, "BTC_USDT_PERP")->at("reason") == "ORDER_TOO_LARGE");
+    REQUIRE(excluded_entry(u, "SOL_USDT_PERP"));
+    CHECK(excluded_entry(u, "SOL_USDT_PERP")->at("reason") == "LOW_VOLUME");
+    CHECK(u.at("followed") == json::array({"ETH_USDT_PERP"}));
+    CHECK(u.at("added") == json::array({"ETH_USDT_PERP"}));
+  }
+  // Subscribed on the venue's socket before the market moves.
+  need(wait_subscribed(svc, 1, 10s), "ETH's streams not subscribed");
+
+  // One hour: ETH's 22:00 bar closes and its bars flow (the day from 00:00 backfilled first).
+  step(H);
+  need(pump(15s, [&] { return bars_1h["ETH_USDT_PERP"].count(t0) == 1; }), "no ETH bar");
+  // The account reports 10000: the next selection (00:00 UTC of the replay) lets BTC in.
+  natsConnection_PublishString(reader.nc, "exec.account",
+                               json{{"venue", "poloniex"}, {"equity", "10000"}, {"wallet_balance", "10000"},
+                                    {"available", "10000"}, {"unrealized_pnl", "0"}, {"ts", "2025-01-30T23:00:00Z"}}
+                                   .dump()
+                                   .c_str());
+  REQUIRE(natsConnection_Flush(reader.nc) == NATS_OK);
+  std::this_thread::sleep_for(300ms);
+  step(H);  // to 00:00
+  need(pump(15s, [&] { return universes.size() >= 2; }), "no daily universe");
+  {
+    const json& u = universes[1];
+    INFO(u.dump(2));
+    CHECK(u.at("trigger") == "daily");
+    CHECK(ms_of(u.at("ts").get<std::string>().c_str()) == midnight);
+    CHECK(u.at("equity") == "10000");
+    CHECK(u.at("equity_source") == "account");
+    REQUIRE(u.at("selected").size() == 1);
+    CHECK(u.at("selected")[0].at("symbol") == "BTC_USDT_PERP");
+    // Past the decimal's range: reported at its largest value and flagged.
+    CHECK(u.at("selected")[0].value("quote_volume_capped", false) == (btc1 > INT64_MAX));
+    REQUIRE(excluded_entry(u, "ETH_USDT_PERP"));
+    CHECK(excluded_entry(u, "ETH_USDT_PERP")->at("reason") == "RANKED_OUT");
+    CHECK(excluded_entry(u, "SOL_USDT_PERP")->at("reason") == "LOW_VOLUME");
+    // ETH left the universe but stays followed (a position may be open there).
+    CHECK(u.at("followed") == json::array({"BTC_USDT_PERP", "ETH_USDT_PERP"}));
+    CHECK(u.at("added") == json::array({"BTC_USDT_PERP"}));
+  }
+  // BTC's new stream session, then two more hours: BTC bars from 00:00, ETH's go on.
+  need(wait_subscribed(svc, 2, 10s), "BTC's streams not subscribed");
+  step(H);
+  step(H);
+  need(pump(15s, [&] { return bars_1h["BTC_USDT_PERP"].count(midnight + H) == 1 && bars_1h["ETH_USDT_PERP"].count(midnight + H) == 1; }),
+       "no BTC or ETH bar after the daily selection");
+  pump(500ms, [] { return false; });
+  for (const auto& [symbol, got] : bars_1h) {
+    const auto& rec_bars = bars[symbol.substr(0, 3)];
+    const decimal ct = decimal::parse(symbol == "BTC_USDT_PERP" ? "0.001" : "0.01");
+    for (const auto& [open, body] : got) {
+      INFO(symbol << " " << body.dump());
+      const auto& b = bar_at(rec_bars, open);
+      CHECK(decimal::parse(body.at("open").get<std::string>()) == b.open);
+      CHECK(decimal::parse(body.at("high").get<std::string>()) == b.high);
+      CHECK(decimal::parse(body.at("low").get<std::string>()) == b.low);
+      CHECK(decimal::parse(body.at("close").get<std::string>()) == b.close);
+      CHECK(core::mul(decimal::parse(body.at("volume").get<std::string>()), ct, core::rounding::half_even) == b.volume);
+    }
+  }
+  CHECK(bars_1h.count("SOL_USDT_PERP") == 0);  // never selected, never followed
+  CHECK(bars_1h["BTC_USDT_PERP"].begin()->first == midnight);  // from the day it entered
+  CHECK(bars_1h["ETH_USDT_PERP"].count(midnight) == 1);
+  CHECK(svc.output().find("publish failed") == std::string::npos);
+  CHECK(svc.output().find("\"level\":\"error\"") == std::string::npos);
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("service raises MD_STREAM_STALE on alerts.warning when venue-sim stops advancing") {
+  const auto data = testing::shared_data_dir(POLYTRADE_SOURCE_DIR);
+  if (!std::filesystem::exists(std::filesystem::path(data) / "freqtrade_1m_two_sources" / "BTCUSDT_1m.csv.gz")) {
+    WARN("no recorded 1m data: skipped");
+    return;
+  }
+  testing::nats_server nats(false);
+  testing::venue_sim_process sim(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "md-key:md-secret:1000",
+                                 {"--protocols", "poloniex", "--symbols", "BTC", "--source", "freqtrade_1m_two_sources",
+                                  "--timeframe", "1m"});
+  const std::int64_t t0 = sim.start_market_time();
+  httplib::Client control("127.0.0.1", sim.port("control"));
+  auto step = [&](std::int64_t ms) {
+    auto r = control.Post("/sim/clock", json{{"step_ms", ms}}.dump(), "application/json");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  };
+  const auto dir = testing::make_temp_dir("marketdata-stale");
+  const std::string cfg = dir + "/marketdata.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: " << nats.url() << "\n"
+      << "heartbeat:\n  interval: 1s\n"
+      << "marketdata:\n"
+      << "  venue: poloniex\n"
+      << "  rest_url: " << sim.url("poloniex") << "\n"
+      << "  ws_url: ws://127.0.0.1:" << sim.port("poloniex_ws") << "/ws/v3/public\n"
+      << "  symbols: [BTC_USDT_PERP]\n"
+      << "  timeframes: [1m]\n"
+      << "  stale_after: 3s\n"
+      << "  check_interval: 200ms\n";
+  }
+  nats_reader alerts(nats.url(), "alerts.warning");
+  nats_reader bars(nats.url(), "md.poloniex.btc_usdt_perp.bar.1m");
+  service_process svc({MARKETDATA_BIN, "--config", cfg}, dir + "/marketdata.log");
+  auto need = [&](bool ok, const char* what) {
+    if (!ok) FAIL(what << "\n--- marketdata log ---\n" << svc.output());
+  };
+  need(wait_subscribed(svc, 1, 10s), "streams not subscribed");
+  // One minute closes the t0 bar; then the market stops on the last path point of the next bar
+  // (t0 + 1m59.999s, venue-sim walks each bar at 0, D/3, 2D/3, D-1) and is not stepped again. The
+  // venue's clock as marketdata estimates it (newest event time + wall time since) passes the due
+  // time of the bar opened at t0 + 1m (t0 + 2m) plus stale_after 3 s about 3 s later.
+  step(60'000);
+  step(59'999);
+  const auto stopped = std::chrono::steady_clock::now();
+  auto first_bar = bars.next(10s);
+  REQUIRE(first_bar);
+  CHECK(first_bar->second.at("open_ts") == core::timestamp::from_millis(t0).to_iso8601());
+  std::optional<std::pair<std::string, json>> alert;
+  while (!alert && std::chrono::steady_clock::now() - stopped < 20s) {
+    auto m = alerts.next(500ms);
+    if (m && m->second.value("code", "") == "MD_STREAM_STALE") alert = m;
+  }
+  const auto waited = std::chrono::steady_clock::now() - stopped;
+  need(alert.has_value(), "no MD_STREAM_STALE");
+  const json& a = alert->second;
+  INFO(a.dump(2));
+  CHECK(a.at("severity") == "warning");
+  CHECK(a.at("source") == "marketdata");
+  CHECK(a.at("details").at("venue") == "poloniex");
+  CHECK(a.at("details").at("symbol") == "BTC_USDT_PERP");
+  CHECK(a.at("details").at("stale_after_ms") == 3000);
+  CHECK(a.at("details").at("last_bar_open") == core::timestamp::from_millis(t0).to_iso8601());
+  CHECK(waited >= 2s);  // not at once: about stale_after (3 s) after the last event
+
+  CHECK(waited < 15s);
+  // Once per episode; the market moves again and the stream is live again.
+  CHECK_FALSE(alerts.next(1s));
+  step(60'000);
+  need(svc.wait_for("stream live again", 10s), "not live again");
+  CHECK(svc.stop() == 0);
+}
+
+TEST_CASE("service refuses a bad universe config with exit 2 and one line naming the key") {
+  const auto dir = testing::make_temp_dir("marketdata-config");
+  struct bad_case {
+    const char* yaml;
+    const char* key;
+    const char* why;
+  };
+  const bad_case cases[] = {
+      {"  universe: {mode: selected}\n", "marketdata.universe.equity", "required with mode selected"},
+      {"  symbols: [BTC_USDT_PERP]\n  universe: {mode: report, equity: -5}\n", "marketdata.universe.equity", "must be positive"},
+      {"  universe: {mode: selected, equity: 100, min_order_fit: abc}\n", "marketdata.universe.min_order_fit", "not a decimal"},
+      {"  universe: {mode: selected, equity: 100, size: 40}\n", "marketdata.universe.size", "larger than marketdata.universe.candidates"},
+      {"  universe: {mode: selected, equity: 100, refresh_at: '25:00'}\n", "marketdata.universe.refresh_at", "HH:MM"},
+      {"  universe: {mode: sometimes}\n", "marketdata.universe.mode", ""},
+      {"  universe: {mode: selected, equity: 100, max_volume: 3}\n", "marketdata.universe.max_volume", "unknown key"},
+      {"  symbols: []\n  universe: {mode: report, equity: 100}\n", "marketdata.symbols", "must not be empty"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    const std::string cfg = dir + "/bad" + std::to_string(n++) + ".yaml";
+    {
+      std::ofstream y(cfg);
+      y << "bus:\n  url: nats://127.0.0.1:1\nmarketdata:\n  venue: poloniex\n" << c.yaml;
+    }
+    service_process svc({MARKETDATA_BIN, "--config", cfg}, cfg + ".log");
+    const int code = svc.exited(10s);
+    const std::string out = svc.output();
+    INFO(c.yaml << "\n" << out);
+    CHECK(code == 2);
+    CHECK(out.find(c.key) != std::string::npos);
+    CHECK(out.find(c.why) != std::string::npos);
+  }
+  // Mode selected needs no symbols: the config passes and the bus (unreachable here) is next.
+  const std::string ok = dir + "/ok.yaml";
+  {
+    std::ofstream y(ok);
+    y << "bus:\n  url: nats://127.0.0.1:1\nmarketdata:\n  venue: poloniex\n  universe: {mode: selected, equity: 100}\n";
+  }
+  service_process svc({MARKETDATA_BIN, "--config", ok}, ok + ".log");
+  INFO(svc.output());
+  CHECK(svc.exited(10s) == 3);
 }
