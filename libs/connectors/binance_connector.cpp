@@ -108,6 +108,31 @@ nlohmann::json binance_connector::algo_call(const std::string& method, const std
   return nlohmann::json::parse(signed_call(method, path, q, kind, 1, method == "POST").body, nullptr, false);
 }
 
+std::chrono::milliseconds binance_connector::countdown_cancel_all(const std::string& symbol,
+                                                                 std::chrono::milliseconds countdown) {
+  if (countdown.count() < 0) throw std::invalid_argument("binance: countdownCancelAll needs a countdown >= 0");
+  const auto body = signed_call("POST", "/fapi/v1/countdownCancelAll",
+                                {{"symbol", symbol}, {"countdownTime", std::to_string(countdown.count())}},
+                                request_kind::idempotent_write, 10)
+                        .body;
+  // {"symbol":"BTCUSDT","countdownTime":"100000"}: the time comes as a string; a number is taken too.
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || j.value("symbol", "") != symbol || !j.contains("countdownTime"))
+    throw pv::parse_error("binance: countdownCancelAll answer is not {symbol, countdownTime}");
+  const auto& t = j.at("countdownTime");
+  try {
+    if (t.is_number_integer()) return std::chrono::milliseconds(t.get<std::int64_t>());
+    if (t.is_string()) {
+      std::size_t used = 0;
+      const std::string s = t.get<std::string>();
+      const auto ms = std::stoll(s, &used);
+      if (used == s.size()) return std::chrono::milliseconds(ms);
+    }
+  } catch (const std::exception&) {
+  }
+  throw pv::parse_error("binance: countdownCancelAll answer has a malformed countdownTime");
+}
+
 void binance_connector::sync_clock() {
   clock_synced_ = true;
   session_.sync_clock([this] { return server_time(); });

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,6 +87,18 @@ class binance_connector final : public pv::venue {
   // and its JSON answer (discarded JSON when the body is not JSON). Throws venue_error like the rest.
   nlohmann::json algo_call(const std::string& method, const std::string& path, const pv::query_params& q,
                            pv::request_kind kind);
+  // The dead-man switch (caps().cancel_all_countdown): POST /fapi/v1/countdownCancelAll, signed
+  // (TRADE), weight 10. When `countdown` passes without another call for `symbol`, the venue
+  // cancels all open orders of that symbol; each call replaces the running countdown (call it as
+  // a heartbeat, well inside the countdown); 0 stops the timer. Source: exchanges.md B5 and BDOC
+  // "Auto-Cancel All Open Orders (TRADE)" (developers.binance.com/docs/derivatives/
+  // usds-margined-futures/trade/rest-api/Auto-Cancel-All-Open-Orders), which also says the venue
+  // checks the countdowns about every 10 ms and advises against a countdown too small or precise.
+  // Which orders it takes: BDOC says "all open orders of the specified symbol" and does not say
+  // whether the Algo Service's conditional orders (exchanges.md B7) are among them [?]; venue-sim
+  // cancels regular orders only. Returns the countdown the venue acknowledged; throws venue_error
+  // like every other call (idempotent: retried), std::invalid_argument for a negative countdown.
+  std::chrono::milliseconds countdown_cancel_all(const std::string& symbol, std::chrono::milliseconds countdown);
 
  private:
   http_response get_public(const std::string& path, const pv::query_params& q, std::int64_t weight);

@@ -141,6 +141,9 @@ pv::capabilities sim_capabilities(venue_flavour f, const std::vector<pv::instrum
   c.trailing_stop = false;
   c.hedge_mode = true;
   c.isolated_margin = true;
+  // No dead-man switch in process: the Venue interface has no call for it, and a countdown is a
+  // wall-clock heartbeat that a market-time simulator has no use for. venue-sim serves Binance's
+  // countdownCancelAll over the protocol (cancel_countdown.hpp, services/venue-sim/README.md).
   c.cancel_all_countdown = false;
   c.batch_orders = false;  // the interface has no batch call and the simulator none to offer
   c.private_stream_fills = true;

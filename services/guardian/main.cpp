@@ -3,7 +3,9 @@
 // the engine thread watches the mark (the venue's public stream, REST as fallback) and the venue's
 // positions (REST, every poll_interval) and closes a crossed position with one reduce-only market
 // order. The stop logic never waits on the bus or the ledger: reports go through an outbox that a
-// publisher thread drains (kept in the state file until JetStream acks them). See README.md.
+// publisher thread drains (kept in the state file until JetStream acks them). On Binance a fourth
+// thread keeps the venue's countdownCancelAll dead-man switch armed for every watched symbol, over a
+// connection of its own. See README.md.
 #include "bus/bus.hpp"
 #include "connectors/make_connector.hpp"
 #include "core/ids.hpp"
@@ -25,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -45,6 +48,8 @@ struct guardian_config {
   std::chrono::milliseconds status_interval{1000};
   std::string state_file = "guardian-state.json";
   bool ledger = false;
+  // Binance only: the countdownCancelAll dead-man switch; 0 = off. Heartbeat every third of it.
+  std::chrono::milliseconds deadman_countdown{60000};
 };
 
 std::int64_t wall_ms() {
@@ -60,7 +65,7 @@ std::string env_or_empty(const char* name) {
 guardian_config read_config(const pt::config::document& c) {
   guardian_config g;
   c.require_only("guardian", {"venue", "mode", "rest_url", "ws_url", "symbols", "stale_after", "poll_interval",
-                              "status_interval", "state_file"});
+                              "status_interval", "state_file", "deadman_countdown"});
   g.venue = c.get_enum("guardian.venue", {"poloniex", "binance"}, g.venue);
   g.mode = c.get_enum("guardian.mode", {"paper", "live"}, g.mode);
   g.rest_url = c.get_string("guardian.rest_url", "");
@@ -70,6 +75,16 @@ guardian_config read_config(const pt::config::document& c) {
   g.poll_interval = c.get_duration("guardian.poll_interval", 100ms, 1min, g.poll_interval);
   g.status_interval = c.get_duration("guardian.status_interval", 100ms, 1min, g.status_interval);
   g.state_file = c.get_string("guardian.state_file", g.state_file);
+  if (c.has("guardian.deadman_countdown")) {
+    const std::string raw = c.get_string("guardian.deadman_countdown");
+    if (raw == "off" || raw == "false") {
+      g.deadman_countdown = 0ms;
+    } else {
+      g.deadman_countdown = c.get_duration("guardian.deadman_countdown", 0ms, 1h);
+      if (g.deadman_countdown != 0ms && g.deadman_countdown < 1s)
+        c.fail("guardian.deadman_countdown", "must be 0/off or at least 1s, got '" + raw + "'");
+    }
+  }
   if (g.state_file.empty()) c.fail("guardian.state_file", "must not be empty");
   using pt::venue::is_loopback_url;
   const bool live_url = !is_loopback_url(g.rest_url) || (!g.ws_url.empty() && !is_loopback_url(g.ws_url));
@@ -80,7 +95,7 @@ guardian_config read_config(const pt::config::document& c) {
   return g;
 }
 
-std::shared_ptr<pv::venue> make_venue(const guardian_config& g) {
+pt::connectors::connector make_connection(const guardian_config& g) {
   pt::connectors::connector_options o;  // its own connection: public mark stream, REST orders
   o.venue = g.venue;
   o.rest_url = g.rest_url;
@@ -89,7 +104,7 @@ std::shared_ptr<pv::venue> make_venue(const guardian_config& g) {
   o.api_key = keys.key;
   o.api_secret = keys.secret;
   o.timeout = 5s;
-  return pt::connectors::make_connector(o).venue;
+  return pt::connectors::make_connector(o);
 }
 
 // Everything the threads share. `mu` guards the book and the persisted version.
@@ -103,10 +118,14 @@ struct guardian {
   pg::protection_book book{"poloniex"};
   std::uint64_t persisted = 0;
 
+  // Binance's countdownCancelAll dead-man switch: a connection of its own, so a slow heartbeat never
+  // holds up a closing order (a REST session serialises its requests).
+  pt::connectors::connector deadman;
+
   std::atomic<bool> stopping{false};
   std::mutex wake_mu;
   std::condition_variable wake;
-  std::thread engine_thread, publisher_thread, ledger_thread;
+  std::thread engine_thread, publisher_thread, ledger_thread, deadman_thread;
 
   // The ledger is optional at start: connected in the background, events buffered meanwhile.
   std::mutex ledger_mu;
@@ -377,6 +396,91 @@ struct guardian {
     }
   }
 
+  // Keeps Binance's countdownCancelAll armed for every watched symbol (configured + armed): arms at
+  // start, re-arms every third of the countdown (the call is the heartbeat), stops the timer of a
+  // symbol no longer watched. If this process dies, the venue cancels the symbol's open regular
+  // orders (entries, limit take-profits) one countdown after the last heartbeat; conditional
+  // (Algo Service) stops are not among them in venue-sim (README: what it cancels). A failed call
+  // is a warning (and alerts.warning, at most once a heartbeat per symbol) and is retried; it never
+  // touches the protection itself. Clean stops leave the timers running: a stopped guardian holds
+  // nothing either.
+  void deadman_loop() {
+    const auto countdown = cfg.deadman_countdown;
+    const std::int64_t beat = countdown.count() / 3;
+    std::map<std::string, std::int64_t> next_at;     // symbol -> wall ms of its next call
+    std::map<std::string, std::int64_t> alerted_at;  // symbol -> wall ms of its last alert
+    std::set<std::string> at_venue;                  // symbols whose timer we armed
+    std::set<std::string> failing;
+    while (!stopping) {
+      std::set<std::string> want(cfg.symbols.begin(), cfg.symbols.end());
+      {
+        std::lock_guard lock(mu);
+        for (const auto& s : book.armed_symbols()) want.insert(s);
+      }
+      for (const auto& s : want) {
+        if (stopping) break;
+        if (auto it = next_at.find(s); it != next_at.end() && wall_ms() < it->second) continue;
+        try {
+          (void)deadman.binance->countdown_cancel_all(s, countdown);
+          if (!at_venue.count(s) || failing.count(s))
+            pt::log::info("dead-man countdown armed", {{"symbol", s}, {"countdown_ms", countdown.count()}, {"heartbeat_ms", beat}});
+          at_venue.insert(s);
+          failing.erase(s);
+          next_at[s] = wall_ms() + beat;
+        } catch (const std::exception& e) {
+          const auto* ve = dynamic_cast<const pv::venue_error*>(&e);
+          // A reject (unknown symbol, bad key) will not mend in a second; a transport error might.
+          const std::int64_t retry = ve && ve->kind() == pv::outcome_class::reject ? beat : std::min<std::int64_t>(beat, 1000);
+          failing.insert(s);
+          next_at[s] = wall_ms() + retry;
+          nlohmann::json details{{"venue", cfg.venue}, {"symbol", s}, {"countdown_ms", countdown.count()},
+                                 {"error", e.what()}, {"retry_ms", retry}};
+          if (ve && ve->code()) details["venue_code"] = *ve->code();
+          pt::log::warn("dead-man countdown not armed; protection goes on",
+                        {{"symbol", s}, {"countdown_ms", countdown.count()}, {"error", e.what()},
+                         {"venue_code", details.value("venue_code", nlohmann::json())}, {"retry_ms", retry}});
+          const auto now = wall_ms();
+          if (auto a = alerted_at.find(s); a == alerted_at.end() || now - a->second >= beat) {
+            alerted_at[s] = now;
+            (void)bus->publish("alerts.warning",
+                               {{"severity", "warning"},
+                                {"source", "guardian"},
+                                {"code", "GUARDIAN_DEADMAN_NOT_ARMED"},
+                                {"message", "countdownCancelAll for " + s + " failed; retrying (protection unaffected)"},
+                                {"ts", iso(now)},
+                                {"details", details}});
+          }
+        }
+      }
+      // A symbol no longer watched: stop its timer, else it would cancel that symbol's orders later.
+      for (auto it = at_venue.begin(); it != at_venue.end() && !stopping;) {
+        if (want.count(*it)) {
+          ++it;
+          continue;
+        }
+        try {
+          (void)deadman.binance->countdown_cancel_all(*it, 0ms);
+          pt::log::info("dead-man countdown stopped: symbol no longer watched", {{"symbol", *it}});
+          next_at.erase(*it);
+          failing.erase(*it);
+          it = at_venue.erase(it);
+        } catch (const std::exception& e) {
+          pt::log::warn("dead-man countdown not stopped; will retry", {{"symbol", *it}, {"error", e.what()}});
+          ++it;
+        }
+      }
+      std::int64_t sleep_ms = beat;
+      const auto now = wall_ms();
+      for (const auto& s : want)
+        if (auto it = next_at.find(s); it != next_at.end()) sleep_ms = std::min(sleep_ms, std::max<std::int64_t>(it->second - now, 0));
+      for (const auto& s : at_venue)
+        if (!want.count(s)) sleep_ms = std::min<std::int64_t>(sleep_ms, 1000);  // a stop to retry
+      std::unique_lock lk(wake_mu);
+      // A poke (a new arm, a trigger) wakes it early, so a newly armed symbol gets its timer at once.
+      wake.wait_for(lk, std::chrono::milliseconds(sleep_ms), [&] { return stopping.load(); });
+    }
+  }
+
   // guardian.protect / risk.killswitch from JetStream: apply, persist, then ack.
   void on_envelope(const pt::bus::envelope& e) {
     const auto now = wall_ms();
@@ -450,7 +554,8 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       throw pt::service::startup_error(pt::service::exit_bad_config, e.what());
     }
-    g->venue = make_venue(cfg);
+    g->venue = make_connection(cfg).venue;
+    if (cfg.venue == "binance" && cfg.deadman_countdown > 0ms) g->deadman = make_connection(cfg);
 
     if (auto err = rt.bus().ensure_fleet_streams())
       throw pt::service::startup_error(pt::service::exit_failure, "JetStream streams: " + pt::bus::describe(err));
@@ -460,6 +565,8 @@ int main(int argc, char** argv) {
     g->publisher_thread = std::thread([g] { g->publisher_loop(); });
     if (cfg.ledger) g->ledger_thread = std::thread([g] { g->ledger_loop(); });
     else pt::log::warn("no ledger configured: StopTriggered is not recorded");
+    if (g->deadman.binance) g->deadman_thread = std::thread([g] { g->deadman_loop(); });
+    else if (cfg.venue == "binance") pt::log::warn("dead-man countdown off (guardian.deadman_countdown)");
 
     // The state goes in as a spawn argument: CAF 0.17 aborts under UBSan on a capturing lambda
     // that takes only `self` (it dereferences the empty argument tuple).
@@ -508,7 +615,7 @@ int main(int argc, char** argv) {
       g->stopping = true;
       g->poke();
       g->venue->close_streams();
-      for (auto* t : {&g->engine_thread, &g->publisher_thread, &g->ledger_thread})
+      for (auto* t : {&g->engine_thread, &g->publisher_thread, &g->ledger_thread, &g->deadman_thread})
         if (t->joinable()) t->join();
       std::lock_guard lock(g->mu);
       try {
@@ -519,6 +626,7 @@ int main(int argc, char** argv) {
       std::lock_guard ll(g->ledger_mu);
       if (g->ledger) g->ledger->stop(3s);
     });
-    pt::log::info("guardian started", {{"venue", cfg.venue}, {"symbols", cfg.symbols}, {"state_file", cfg.state_file}});
+    pt::log::info("guardian started", {{"venue", cfg.venue}, {"symbols", cfg.symbols}, {"state_file", cfg.state_file},
+                                       {"deadman_countdown_ms", g->deadman.binance ? cfg.deadman_countdown.count() : 0}});
   });
 }

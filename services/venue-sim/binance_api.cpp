@@ -8,6 +8,7 @@
 #include "venue/symbols.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <variant>
 
@@ -543,6 +544,26 @@ void mount_binance(httplib::Server& server, world& w) {
     if (str_of(p, "symbol").empty()) return fail(res, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
     c.vs->exchange->cancel_all(a, str_of(p, "symbol"), c.w.market_now());
     reply(res, json{{"code", 200}, {"msg", "The operation of cancel all open order is done."}});
+  }));
+  // The dead-man switch (exchanges.md B5; BDOC "Auto-Cancel All Open Orders (TRADE)",
+  // developers.binance.com/docs/derivatives/usds-margined-futures/trade/rest-api/Auto-Cancel-All-Open-Orders):
+  // symbol + countdownTime in ms, 0 stops the timer; each call replaces the running countdown;
+  // when it runs out, all open orders of the symbol are cancelled (world::set_countdown: regular
+  // orders, on the wall clock). Answer {"symbol":"BTCUSDT","countdownTime":"100000"} (a string).
+  // The page names no minimum, maximum or error for a bad countdownTime: a missing, non-integer or
+  // negative one is -1102 here (simulator assumption, README).
+  server.Post("/fapi/v1/countdownCancelAll", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    const auto sym = str_of(p, "symbol");
+    if (sym.empty()) return fail(res, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    const auto text = str_of(p, "countdownTime");
+    std::int64_t ms = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || ms < 0)
+      return fail(res, -1102, "Mandatory parameter 'countdownTime' was not sent, was empty/null, or malformed.");
+    const auto* i = c.vs->exchange->find_instrument(sym);
+    if (!i) return fail(res, -1121, "Invalid symbol.");
+    c.w.set_countdown(protocol::binance, a, i->symbol, ms);
+    reply(res, json{{"symbol", i->symbol}, {"countdownTime", std::to_string(ms)}});
   }));
   server.Post("/fapi/v1/leverage", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
     const auto lev = int_of(p, "leverage");

@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace pt::venue_sim {
@@ -127,7 +128,20 @@ void mount_control(httplib::Server& server, world& w, std::function<void()> drop
         json client_ids = json::array();
         for (const auto& o : vs->exchange->order_history(id, "")) client_ids.push_back(o.client_id);
         for (const auto& o : vs->exchange->open_orders(id, "")) client_ids.push_back(o.client_id);
+        // Binance countdownCancelAll: the running timers and the ones that ran out.
+        json countdowns = json::array();
+        for (const auto& t : vs->countdowns.armed(id))
+          countdowns.push_back({{"symbol", t.symbol},
+                                {"countdown_ms", t.countdown_ms},
+                                {"remaining_ms", std::max<std::int64_t>(0, t.deadline - world::countdown_now())}});
+        json fired = json::array();
+        for (const auto& f : vs->countdowns_fired)
+          if (f.account == id)
+            fired.push_back({{"symbol", f.symbol}, {"cancelled", f.cancelled}, {"server_time_ms", f.server_time_ms},
+                             {"market_time_ms", f.market_time_ms}});
         out.push_back({{"protocol", to_string(p)},
+                       {"countdowns", countdowns},
+                       {"countdowns_fired", fired},
                        {"client_ids", client_ids},
                        {"key", acct.key},
                        {"wallet", b.wallet},

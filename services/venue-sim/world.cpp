@@ -4,6 +4,7 @@
 #include "venue/catalog.hpp"
 #include "venue/symbols.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -189,6 +190,7 @@ std::int64_t world::server_now() const {
 
 void world::start() {
   thread_ = std::jthread([this](std::stop_token st) { run(st); });
+  countdown_thread_ = std::jthread([this](std::stop_token st) { run_countdowns(st); });
 }
 
 void world::stop() {
@@ -196,6 +198,54 @@ void world::stop() {
     thread_.request_stop();
     clock_->close();
     thread_.join();
+  }
+  if (countdown_thread_.joinable()) {
+    countdown_thread_.request_stop();  // wakes the wait (condition_variable_any with the stop token)
+    countdown_thread_.join();
+  }
+}
+
+std::int64_t world::countdown_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void world::set_countdown(protocol p, sim::account_id account, const std::string& symbol, std::int64_t countdown_ms) {
+  auto* v = venue(p);
+  if (v == nullptr) return;
+  v->countdowns.set(account, symbol, countdown_ms, countdown_now());
+  countdown_changed_ = true;
+  countdown_cv_.notify_all();
+}
+
+// Sleeps until the earliest deadline (or a set_countdown), then cancels what ran out. The venue
+// checks its countdowns about every 10 ms; this fires at the deadline itself.
+void world::run_countdowns(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  while (!stop.stop_requested()) {
+    const std::int64_t now = countdown_now();
+    std::optional<std::int64_t> next;
+    for (auto& v : venues_) {
+      for (const auto& t : v.countdowns.take_due(now)) {
+        const auto cancelled = v.exchange->cancel_all(t.account, t.symbol, market_now());
+        countdown_fired f{t.account, t.symbol, cancelled.size(), server_now(), market_now()};
+        pt::log::info("venue-sim: countdownCancelAll ran out: open orders cancelled",
+                      {{"protocol", to_string(v.proto)}, {"account", t.account}, {"symbol", t.symbol},
+                       {"countdown_ms", t.countdown_ms}, {"cancelled", cancelled.size()}});
+        v.countdowns_fired.push_back(std::move(f));
+        if (v.countdowns_fired.size() > 256) v.countdowns_fired.pop_front();
+      }
+      if (const auto n = v.countdowns.next_deadline()) next = next ? std::min(*next, *n) : *n;
+    }
+    countdown_changed_ = false;
+    const auto changed = [this] { return countdown_changed_; };
+    if (next) {
+      // At most an hour at a time: a far (saturated) deadline must not overflow the time point.
+      const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(*next - countdown_now(), 0, 3600000));
+      countdown_cv_.wait_until(lock, stop, std::chrono::steady_clock::now() + wait, changed);
+    } else {
+      countdown_cv_.wait(lock, stop, changed);
+    }
   }
 }
 

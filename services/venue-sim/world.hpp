@@ -9,11 +9,14 @@
 // clock plus any injected skew, as a real venue's would be — clients sign with their own clock.
 #include "faults.hpp"
 #include "replay/replay_clock.hpp"
+#include "sim/cancel_countdown.hpp"
 #include "sim/exchange.hpp"
 #include "sim/replayer.hpp"
 #include "venue/types.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -63,6 +66,15 @@ struct world_events {
   std::function<void(protocol, const std::vector<std::string>& symbols)> on_market;
 };
 
+// A countdownCancelAll timer that ran out (kept for /sim/accounts).
+struct countdown_fired {
+  sim::account_id account = 0;
+  std::string symbol;
+  std::size_t cancelled = 0;  // regular open orders cancelled
+  std::int64_t server_time_ms = 0;
+  std::int64_t market_time_ms = 0;
+};
+
 class world {
  public:
   struct venue_state {
@@ -71,6 +83,9 @@ class world {
     std::unique_ptr<sim::market_replayer> replayer;
     std::vector<std::pair<api_account, sim::account_id>> keys;
     std::unique_ptr<sim::listener> listener;
+    // Binance's countdownCancelAll timers, on countdown_now()'s clock; the last 256 that fired.
+    sim::cancel_countdown countdowns;
+    std::deque<countdown_fired> countdowns_fired;
     [[nodiscard]] const std::pair<api_account, sim::account_id>* find_key(std::string_view key) const;
   };
 
@@ -83,7 +98,7 @@ class world {
   // protocols listen side by side). Each is called under mutex(), in the order added.
   void set_events(world_events events);
   void add_events(world_events events);
-  // Starts the replay thread (pacing per the clock); stop() joins it.
+  // Starts the replay thread (pacing per the clock) and the countdown thread; stop() joins them.
   void start();
   void stop();
 
@@ -102,8 +117,18 @@ class world {
   // Every recorded event has been replayed; the market stands still from here.
   [[nodiscard]] bool replay_exhausted() const { return exhausted_.load(); }
 
+  // countdownCancelAll (Binance): arms, re-arms or (countdown_ms <= 0) disarms the timer of
+  // (account, symbol); when it runs out, the countdown thread cancels that account's regular open
+  // orders of the symbol (exchange::cancel_all; conditional orders stay). The caller holds mutex().
+  // The clock is the wall clock (monotonic), not market time: the heartbeat measures whether the
+  // client is alive, and in lockstep market time stands still between steps (README).
+  void set_countdown(protocol p, sim::account_id account, const std::string& symbol, std::int64_t countdown_ms);
+  // The countdowns' clock: steady_clock in ms.
+  [[nodiscard]] static std::int64_t countdown_now();
+
  private:
   void run(std::stop_token stop);
+  void run_countdowns(std::stop_token stop);
 
   world_options options_;
   std::mutex mutex_;
@@ -111,7 +136,10 @@ class world {
   std::vector<venue_state> venues_;
   fault_plan faults_;
   std::vector<world_events> events_;
+  std::condition_variable_any countdown_cv_;  // waits on mutex_
+  bool countdown_changed_ = false;            // guarded by mutex_
   std::jthread thread_;
+  std::jthread countdown_thread_;
   std::atomic<std::int64_t> events_done_{0};
   std::atomic<std::int64_t> market_now_{0};
   std::atomic<bool> exhausted_{false};

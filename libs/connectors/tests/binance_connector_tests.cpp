@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 using namespace pt;
 using namespace pt::core::literals;
@@ -155,4 +156,47 @@ TEST_CASE("binance: a wrong secret is -1022, a 429 is retried, and a 503 unknown
   REQUIRE(q);
   CHECK(q->state == venue::order_state::open);
   v.cancel_order("BTCUSDT", "bc-amb-1");
+}
+
+TEST_CASE("binance: countdownCancelAll cancels the symbol's resting orders once no heartbeat comes and 0 disarms it") {
+  PT_NEED_RECORDED_DATA();
+  using namespace std::chrono_literals;
+  auto v = make("bk-2", "bs-secret-2");
+  const auto mark = v.get_mark_price("ETHUSDT").mark;
+  venue::order_request r;
+  r.symbol = "ETHUSDT";
+  r.client_id = "bc-cd-1";
+  r.s = venue::side::buy;
+  r.type = venue::order_type::limit;
+  r.qty = "0.05"_dec;
+  r.price = mark * "0.5"_dec;  // rests far below the market (rounded to the tick on the way out)
+  REQUIRE(v.place_order(r).state == venue::order_state::open);
+
+  // Armed, then stopped with 0 before it runs out: the order stays.
+  CHECK(v.countdown_cancel_all("ETHUSDT", 800ms) == 800ms);
+  CHECK(v.countdown_cancel_all("ETHUSDT", 0ms) == 0ms);
+  std::this_thread::sleep_for(1200ms);
+  REQUIRE(v.query_order("ETHUSDT", "bc-cd-1"));
+  CHECK(v.query_order("ETHUSDT", "bc-cd-1")->state == venue::order_state::open);
+
+  // Armed and left alone: cancelled once the countdown has passed, not before.
+  const auto armed_at = std::chrono::steady_clock::now();
+  CHECK(v.countdown_cancel_all("ETHUSDT", 1000ms) == 1000ms);
+  std::this_thread::sleep_for(300ms);
+  CHECK(v.open_orders("ETHUSDT").size() == 1);
+  while (!v.open_orders("ETHUSDT").empty() && std::chrono::steady_clock::now() - armed_at < 5s)
+    std::this_thread::sleep_for(50ms);
+  CHECK(v.open_orders("ETHUSDT").empty());
+  CHECK(std::chrono::steady_clock::now() - armed_at >= 1000ms);
+  CHECK(v.query_order("ETHUSDT", "bc-cd-1")->state == venue::order_state::cancelled);
+
+  // Errors come as the connector's other calls report them.
+  try {
+    (void)v.countdown_cancel_all("NOPEUSDT", 1000ms);
+    FAIL("an unknown symbol must be refused");
+  } catch (const venue::venue_error& e) {
+    CHECK(e.kind() == venue::outcome_class::reject);
+    CHECK(e.code() == -1121);
+  }
+  CHECK_THROWS_AS(v.countdown_cancel_all("ETHUSDT", -1ms), std::invalid_argument);
 }

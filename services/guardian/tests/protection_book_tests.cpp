@@ -77,7 +77,7 @@ TEST_CASE("long stop: triggers at mark <= stop, closes only while the venue show
   CHECK(b.outbox()[1].body.at("mark_price") == "100");
 }
 
-TEST_CASE("short stop triggers at mark >= stop; take-profit below") {
+TEST_CASE("short stop triggers at mark >= stop and take-profit below") {
   protection_book b("poloniex");
   arm_request r = long_arm("s1", "200", "150");
   r.side = pos_side::short_side;
@@ -99,7 +99,7 @@ TEST_CASE("short stop triggers at mark >= stop; take-profit below") {
   CHECK(c.protections().at("s1").reason == "stop");
 }
 
-TEST_CASE("long take-profit triggers at mark >= tp; a long stop ignores a short position") {
+TEST_CASE("long take-profit triggers at mark >= tp and a long stop ignores a short position") {
   protection_book b("poloniex");
   REQUIRE(b.arm(long_arm("p1", "90", "120"), 0) == arm_result::armed);
   CHECK(b.on_mark("BTC_USDT_PERP", d("119.99"), 1).empty());
@@ -121,7 +121,7 @@ TEST_CASE("a dead order moves to the next attempt and a new client id") {
   CHECK(b.due_closes()[0].client_id == guard_client_id("p1", 1));
 }
 
-TEST_CASE("arm and release are idempotent; a late redelivery never re-arms") {
+TEST_CASE("arm and release are idempotent and a late redelivery never re-arms") {
   protection_book b("poloniex");
   CHECK(b.arm(long_arm("p1", "100"), 0) == arm_result::armed);
   CHECK(b.arm(long_arm("p1", "100"), 1) == arm_result::duplicate);

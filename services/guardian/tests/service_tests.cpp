@@ -4,6 +4,9 @@
 // coming bar's low is certain to cross it (venue-sim walks a bar open -> low -> high -> close for a
 // net long). Ground truth is venue-sim's /sim/accounts (position flat, exactly one guardian order);
 // the reports are read back from the GUARDIAN stream with plain nats.c (no libs/bus).
+// On Binance: the dead-man countdown (countdownCancelAll) is armed and heartbeated while the guardian
+// lives, and once it is SIGKILLed venue-sim cancels the symbol's resting orders (not the algo stop).
+#include "connectors/binance_connector.hpp"
 #include "connectors/poloniex_connector.hpp"
 #include "protection_book.hpp"
 #include "replay/data_files.hpp"
@@ -229,7 +232,125 @@ TEST_CASE("a long's stop fires at venue-sim: one reduce-only close, reports arme
   run_case(false);
 }
 
-TEST_CASE("the stop still fires with NATS stopped after arming; reports go out when it is back") {
+TEST_CASE("the stop still fires with NATS stopped after arming and reports go out when it is back") {
   PT_NEED_RECORDED_DATA();
   run_case(true);
+}
+
+namespace {
+
+json binance_account(httplib::Client& control) {
+  auto r = control.Get("/sim/accounts?protocol=binance");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return json::parse(r->body).at(0);
+}
+
+}  // namespace
+
+TEST_CASE("binance: the dead-man countdown is heartbeated while the guardian lives and cancels resting orders after a SIGKILL") {
+  PT_NEED_RECORDED_DATA();
+  const std::string symbol = "BTCUSDT";
+  testing::nats_server nats(true);
+  testing::venue_sim_process sim(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "d-key:d-secret:100000",
+                                 {"--symbols", "BTC", "--protocols", "binance"});
+  httplib::Client control("127.0.0.1", sim.port("control"));
+
+  // A long with its native stop (an Algo Service order, as execution places it on Binance), a
+  // reduce-only take-profit and an entry resting on the book. Lockstep: nothing moves or fills.
+  connectors::binance_config bc;
+  bc.rest_url = sim.url("binance");
+  bc.api_key = "d-key";
+  bc.api_secret = "d-secret";
+  connectors::binance_connector venue(bc);
+  const decimal mark = venue.get_mark_price(symbol).mark;
+  venue::order_request r;
+  r.symbol = symbol;
+  r.client_id = "ptdmentry1";
+  r.s = venue::side::buy;
+  r.type = venue::order_type::market;
+  r.qty = decimal::parse("0.01");
+  REQUIRE(venue.place_order(r).state == venue::order_state::filled);
+  const auto stop = venue.algo_call("POST", "/fapi/v1/algoOrder",
+                                    {{"algoType", "CONDITIONAL"}, {"symbol", symbol}, {"side", "SELL"},
+                                     {"type", "STOP_MARKET"}, {"closePosition", "true"}, {"workingType", "MARK_PRICE"},
+                                     {"triggerPrice", (mark * decimal::parse("0.9")).to_string(1, core::rounding::down)},
+                                     {"clientAlgoId", "ptdmstop1"}},
+                                    venue::request_kind::place_order);
+  REQUIRE(stop.value("algoStatus", "") == "NEW");
+  r.client_id = "ptdmtp1";
+  r.s = venue::side::sell;
+  r.type = venue::order_type::limit;
+  r.reduce_only = true;
+  r.price = mark * decimal::parse("1.5");
+  REQUIRE(venue.place_order(r).state == venue::order_state::open);
+  r.client_id = "ptdmentry2";
+  r.s = venue::side::buy;
+  r.reduce_only = false;
+  r.price = mark * decimal::parse("0.5");
+  REQUIRE(venue.place_order(r).state == venue::order_state::open);
+  REQUIRE(binance_account(control).at("open_orders").size() == 2);
+
+  const auto dir = testing::make_temp_dir("guardian-deadman");
+  const std::string cfg = dir + "/guardian.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: " << nats.url() << "\n"
+      << "heartbeat:\n  interval: 1s\n"
+      << "guardian:\n"
+      << "  venue: binance\n"
+      << "  rest_url: " << sim.url("binance") << "\n"
+      << "  ws_url: ws://127.0.0.1:" << sim.port("binance_ws") << "\n"
+      << "  symbols: [" << symbol << "]\n"
+      << "  poll_interval: 300ms\n"
+      << "  deadman_countdown: 3s\n"
+      << "  state_file: " << dir << "/state.json\n";
+  }
+  ::setenv("BINANCE_API_KEY", "d-key", 1);
+  ::setenv("BINANCE_API_SECRET", "d-secret", 1);
+  ::unsetenv("DATABASE_URL");
+  service_process guardian({GUARDIAN_BIN, "--config", cfg}, dir + "/guardian.log");
+  REQUIRE(guardian.wait_for("guardian started", 10s));
+
+  // Armed at venue-sim with the configured countdown.
+  json timers;
+  for (int i = 0; i < 100 && timers.empty(); ++i) {
+    timers = binance_account(control).at("countdowns");
+    if (timers.empty()) std::this_thread::sleep_for(50ms);
+  }
+  INFO(guardian.output());
+  REQUIRE(timers.size() == 1);
+  CHECK(timers[0].at("symbol") == symbol);
+  CHECK(timers[0].at("countdown_ms") == 3000);
+  CHECK(guardian.output().find("dead-man countdown armed") != std::string::npos);
+
+  // Alive: heartbeats every second keep pushing the deadline out, well past one countdown.
+  std::this_thread::sleep_for(4500ms);
+  auto acct = binance_account(control);
+  CHECK(acct.at("open_orders").size() == 2);
+  CHECK(acct.at("countdowns_fired").empty());
+  CHECK(acct.at("countdowns").size() == 1);
+
+  // SIGKILL: no shutdown code runs. Within one countdown of the last heartbeat the venue cancels the
+  // entry and the take-profit; the native stop (Algo Service) and the position stay.
+  CHECK(guardian.kill_hard() == 128 + SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  while (!binance_account(control).at("open_orders").empty() && std::chrono::steady_clock::now() - killed < 8s)
+    std::this_thread::sleep_for(50ms);
+  const auto took = std::chrono::steady_clock::now() - killed;
+  acct = binance_account(control);
+  CHECK(acct.at("open_orders").empty());
+  CHECK(took >= 1500ms);  // not at once: the venue waits out the countdown from the last heartbeat,
+  CHECK(took < 3500ms);   // 3 s after it, and it came at most 1 s before the kill
+  REQUIRE(acct.at("countdowns_fired").size() == 1);
+  CHECK(acct.at("countdowns_fired")[0].at("symbol") == symbol);
+  CHECK(acct.at("countdowns_fired")[0].at("cancelled") == 2);
+  CHECK(venue.query_order(symbol, "ptdmentry2")->state == venue::order_state::cancelled);
+  CHECK(venue.query_order(symbol, "ptdmtp1")->state == venue::order_state::cancelled);
+  const auto algos = venue.algo_call("GET", "/fapi/v1/openAlgoOrders", {{"symbol", symbol}}, venue::request_kind::query);
+  REQUIRE(algos.is_array());
+  REQUIRE(algos.size() == 1);
+  CHECK(algos[0].value("clientAlgoId", "") == "ptdmstop1");
+  REQUIRE(acct.at("positions").size() == 1);
+  CHECK(guardian.output().find("d-secret") == std::string::npos);
 }

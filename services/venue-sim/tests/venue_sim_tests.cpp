@@ -269,6 +269,108 @@ TEST_CASE("binance: conditional orders live on the algo endpoint: place, list, q
 
 namespace {
 
+// This key's row of /sim/accounts?protocol=binance.
+json binance_account(const std::string& key) {
+  for (const auto& a : control("GET", "/sim/accounts?protocol=binance").j())
+    if (a.value("key", "") == key) return a;
+  return json::object();
+}
+
+std::string order_status(const std::string& symbol, const std::string& cid) {
+  return binance("GET", "/fapi/v1/order", {{"symbol", symbol}, {"origClientOrderId", cid}}).j().value("status", "");
+}
+
+}  // namespace
+
+TEST_CASE("binance: countdownCancelAll cancels the symbol's open orders once heartbeats stop and 0 disarms it") {
+  PT_NEED_RECORDED_DATA();
+  using namespace std::chrono_literals;
+  const std::string path = "/fapi/v1/countdownCancelAll";
+  // Bad parameters answer the venue's error JSON with HTTP 400.
+  const auto no_symbol = binance("POST", path, {{"countdownTime", "1000"}});
+  CHECK(no_symbol.status == 400);
+  CHECK(no_symbol.j()["code"] == -1102);
+  CHECK(binance("POST", path, {{"symbol", "BTCUSDT"}}).j()["code"] == -1102);
+  CHECK(binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "1s"}}).j()["code"] == -1102);
+  CHECK(binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "-5"}}).j()["code"] == -1102);
+  CHECK(binance("POST", path, {{"symbol", "NOPEUSDT"}, {"countdownTime", "1000"}}).j()["code"] == -1121);
+  CHECK(binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "1000"}}, 0, "wrong").j()["code"] == -1022);
+  CHECK(binance_account("test-key")["countdowns"].empty());
+
+  httplib::Client c("127.0.0.1", sim().port("binance"));
+  auto mark = [&](const char* s) {
+    return std::stod(json::parse(c.Get(std::string("/fapi/v1/premiumIndex?symbol=") + s)->body)["markPrice"].get<std::string>());
+  };
+  auto px = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return std::string(buf);
+  };
+  auto rest = [&](const std::string& symbol, const std::string& qty, double price, const std::string& cid) {
+    const auto r = binance("POST", "/fapi/v1/order",
+                           {{"symbol", symbol}, {"side", "BUY"}, {"type", "LIMIT"}, {"timeInForce", "GTC"},
+                            {"quantity", qty}, {"price", px(price)}, {"newClientOrderId", cid}});
+    REQUIRE(r.status == 200);
+    REQUIRE(r.j()["status"] == "NEW");
+  };
+  const double btc = mark("BTCUSDT"), eth = mark("ETHUSDT");
+  rest("BTCUSDT", "0.01", btc * 0.5, "cd-btc-1");
+  rest("ETHUSDT", "0.1", eth * 0.5, "cd-eth-1");
+  const auto algo = binance("POST", "/fapi/v1/algoOrder",
+                            {{"algoType", "CONDITIONAL"}, {"symbol", "BTCUSDT"}, {"side", "SELL"}, {"type", "STOP_MARKET"},
+                             {"triggerPrice", px(btc * 0.5)}, {"closePosition", "true"}, {"workingType", "MARK_PRICE"},
+                             {"clientAlgoId", "cd-algo-1"}});
+  REQUIRE(algo.status == 200);
+
+  const auto armed = binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "1500"}});
+  REQUIRE(armed.status == 200);
+  CHECK(armed.j() == json{{"symbol", "BTCUSDT"}, {"countdownTime", "1500"}});
+  const auto timers = binance_account("test-key")["countdowns"];
+  REQUIRE(timers.size() == 1);
+  CHECK(timers[0]["symbol"] == "BTCUSDT");
+  CHECK(timers[0]["countdown_ms"] == 1500);
+
+  // Heartbeats every 300 ms for well over the countdown: each replaces the timer, nothing goes.
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "1500"}}).status == 200);
+  }
+  CHECK(order_status("BTCUSDT", "cd-btc-1") == "NEW");
+
+  // Silence: the symbol's open orders go once the countdown has passed; the other symbol's order and
+  // the conditional (Algo Service) order stay.
+  const auto last_beat = std::chrono::steady_clock::now();
+  while (order_status("BTCUSDT", "cd-btc-1") == "NEW" && std::chrono::steady_clock::now() - last_beat < 6s)
+    std::this_thread::sleep_for(20ms);
+  const auto took = std::chrono::steady_clock::now() - last_beat;
+  CHECK(order_status("BTCUSDT", "cd-btc-1") == "CANCELED");
+  CHECK(took >= 1200ms);  // the last heartbeat's 1500 ms, less the time its answer took to come back
+  CHECK(took < 3500ms);
+  CHECK(order_status("ETHUSDT", "cd-eth-1") == "NEW");
+  CHECK(binance("GET", "/fapi/v1/openAlgoOrders", {{"symbol", "BTCUSDT"}}).j().size() == 1);
+  const auto acct = binance_account("test-key");
+  CHECK(acct["countdowns"].empty());  // it fired once
+  REQUIRE(acct["countdowns_fired"].size() == 1);
+  CHECK(acct["countdowns_fired"][0]["symbol"] == "BTCUSDT");
+  CHECK(acct["countdowns_fired"][0]["cancelled"] == 1);
+
+  // countdownTime 0 stops the timer.
+  rest("BTCUSDT", "0.01", btc * 0.5, "cd-btc-2");
+  REQUIRE(binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "1000"}}).status == 200);
+  const auto off = binance("POST", path, {{"symbol", "BTCUSDT"}, {"countdownTime", "0"}});
+  CHECK(off.j() == json{{"symbol", "BTCUSDT"}, {"countdownTime", "0"}});
+  CHECK(binance_account("test-key")["countdowns"].empty());
+  std::this_thread::sleep_for(1500ms);
+  CHECK(order_status("BTCUSDT", "cd-btc-2") == "NEW");
+  CHECK(binance_account("test-key")["countdowns_fired"].size() == 1);
+
+  binance("DELETE", "/fapi/v1/allOpenOrders", {{"symbol", "BTCUSDT"}});
+  binance("DELETE", "/fapi/v1/allOpenOrders", {{"symbol", "ETHUSDT"}});
+  binance("DELETE", "/fapi/v1/algoOrder", {{"clientAlgoId", "cd-algo-1"}});
+}
+
+namespace {
+
 // User + system CPU time of a process, in clock ticks (/proc/PID/stat fields 14 and 15).
 long cpu_ticks(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
