@@ -46,6 +46,8 @@ class venue_sim_process {
                     std::vector<std::string> extra_args = {}) {
     namespace fs = std::filesystem;
     dir_ = fs::temp_directory_path() / ("venue-sim-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    // A folder left by a dead process with a reused pid holds an old `ready` file (old ports).
+    fs::remove_all(dir_);
     fs::create_directories(dir_);
     const std::string ready = (dir_ / "ready").string();
     const std::string log = (dir_ / "stderr").string();
