@@ -69,6 +69,10 @@ struct exec_config {
   // Slippage guard: an entry is refused when the mark moved more than this fraction away from
   // the decision's price (the decision is stale: its sizing and stop were for another market).
   decimal max_entry_deviation = decimal::parse("0.01");
+  // Shadow mode: decides everything and writes nothing to the venue (no order, cancel, leverage
+  // or account setting); each would-be order is logged and reported as exec.order.rejected with
+  // the reason "shadow mode". Reads (reconciliation, account, fills) still run.
+  bool shadow = false;
   std::string api_key, api_secret;  // environment only
 };
 
@@ -77,7 +81,7 @@ exec_config read_config(const pt::config::document& c) {
   c.require_only("execution", {"venue", "rest_url", "ws_url", "mode", "symbols", "leverage", "margin_mode",
                                "position_mode", "enforce_settings", "protection", "protection_timeout",
                                "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
-                               "max_entry_deviation_pct"});
+                               "max_entry_deviation_pct", "shadow"});
   m.venue = c.get_enum("execution.venue", {"poloniex", "binance"}, m.venue);
   m.rest_url = c.get_string("execution.rest_url", "");
   m.ws_url = c.get_string("execution.ws_url", "");
@@ -92,6 +96,7 @@ exec_config read_config(const pt::config::document& c) {
                                                                                                    : pv::position_mode::hedge;
   if (m.pos_mode == pv::position_mode::hedge) c.fail("execution.position_mode", "hedge mode is not supported yet");
   m.enforce_settings = c.get_bool("execution.enforce_settings", m.enforce_settings);
+  m.shadow = c.get_bool("execution.shadow", m.shadow);
   m.protection = c.get_enum("execution.protection", {"native", "guardian"}, m.venue == "binance" ? "native" : "guardian");
   if (m.venue == "poloniex" && m.protection == "native")
     c.fail("execution.protection", "poloniex has no stop orders over the API (exchanges.md A6): use guardian");
@@ -365,8 +370,27 @@ struct exec_context {
   // nullopt: the venue refused it (logged, ledger and exec.order rejected written).
   // `extra` joins the intent's payload (an entry carries its whole decision, so a restart can
   // adopt and protect an entry whose ack it never saw).
+  // Shadow mode's one gate: true (and a log line) when a venue write must not happen.
+  bool shadow_blocks(const char* what, const json& detail) const {
+    if (!cfg.shadow) return false;
+    pt::log::info("shadow mode: not sent", {{"what", what}, {"detail", detail}});
+    return true;
+  }
+
   std::optional<pv::order> place(const pv::order_request& r, const std::string& decision_id, const std::string& correlation,
                                  const char* type, const json& extra = json::object()) {
+    if (shadow_blocks("order", {{"client_order_id", r.client_id}, {"symbol", r.symbol}, {"side", side_text(r.s)},
+                                {"quantity", udec(r.qty)}, {"reduce_only", r.reduce_only}, {"decision_id", decision_id}})) {
+      pv::order not_sent;
+      not_sent.symbol = r.symbol;
+      not_sent.client_id = r.client_id;
+      not_sent.s = r.s;
+      not_sent.qty = r.qty;
+      not_sent.reduce_only = r.reduce_only;
+      not_sent.state = pv::order_state::rejected;
+      order_msg(not_sent, decision_id, type, "shadow mode: decided, not sent");
+      return std::nullopt;
+    }
     json intent{{"phase", "intent"},
                 {"client_order_id", r.client_id},
                 {"decision_id", decision_id},
@@ -408,6 +432,7 @@ struct exec_context {
 
   // Binance Algo Service (exchanges.md B7): conditional orders, through the connector.
   json algo_call(const std::string& method, const std::string& path, const pv::query_params& q, pv::request_kind kind) {
+    if (method != "GET" && shadow_blocks("algo order", {{"method", method}, {"path", path}})) return json::object();
     return binance->algo_call(method, path, q, kind);
   }
   json place_algo(const std::string& symbol, pv::side close_side, const char* type, decimal trigger, const std::string& cid) {
@@ -549,7 +574,7 @@ void cancel_protection_legs(exec_context& c, position_ctx& p) {
     c.cancel_algo(p.tp_cid);
   } else {
     try {
-      if (p.plan.take_profit_in_place()) {
+      if (p.plan.take_profit_in_place() && !c.shadow_blocks("cancel", {{"client_id", p.tp_cid}})) {
         auto o = c.venue->cancel_order(p.symbol, p.tp_cid);
         c.order_msg(o, p.decision_id, "take_profit");
       }
@@ -700,7 +725,7 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
       st.decisions_done.insert(d.id);
       return true;
     }
-    if (c.cfg.enforce_settings && d.leverage) try {
+    if (c.cfg.enforce_settings && d.leverage && !c.shadow_blocks("leverage", {{"symbol", d.symbol}})) try {
         const int lev = std::clamp(static_cast<int>(d.leverage->to_double()), 1, c.cfg.leverage);
         c.venue->set_leverage(d.symbol, lev, c.cfg.margin);
       } catch (const std::exception& e) {
@@ -846,7 +871,8 @@ void on_killswitch(actor_t self, exec_context& c, const json& b) {
     flatten(self, c, keep, "flat", "kill_switch");
   for (const auto& symbol : c.cfg.symbols) {
     try {
-      for (const auto& o : c.venue->open_orders(symbol)) c.venue->cancel_order(symbol, o.client_id);
+      for (const auto& o : c.venue->open_orders(symbol))
+        if (!c.shadow_blocks("cancel", {{"client_id", o.client_id}})) c.venue->cancel_order(symbol, o.client_id);
       if (c.binance) c.algo_call("DELETE", "/fapi/v1/algoOpenOrders", {{"symbol", symbol}}, pv::request_kind::idempotent_write);
       const decimal q = c.position_qty(symbol);
       if (!q.is_zero()) {  // a position nobody here manages: close it too
@@ -1090,7 +1116,7 @@ void recover_entries(actor_t self, exec_context& c) {
 
 // ---- the actor ------------------------------------------------------------------------------
 void start_trading(actor_t self, exec_context& c) {
-  if (c.cfg.enforce_settings) {
+  if (c.cfg.enforce_settings && !c.shadow_blocks("account settings", {{"symbols", c.cfg.symbols}})) {
     try {
       c.venue->set_position_mode(c.cfg.pos_mode);
     } catch (const std::exception& e) {
@@ -1127,7 +1153,7 @@ void start_trading(actor_t self, exec_context& c) {
   recover_entries(self, c);
   self->state.trading = true;
   c.account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries);
-  pt::log::info("trading", {{"venue", c.cfg.venue}, {"symbols", c.cfg.symbols}, {"protection", c.cfg.protection}});
+  pt::log::info("trading", {{"venue", c.cfg.venue}, {"symbols", c.cfg.symbols}, {"protection", c.cfg.protection}, {"shadow", c.cfg.shadow}});
 }
 
 caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {

@@ -732,3 +732,36 @@ TEST_CASE("SIGKILL between an entry and its ack 50 times: one venue order per cl
   }
   std::printf("execution chaos: %d SIGKILLs between send and ack, worst unprotected %.0f ms\n", rounds, worst_ms);
 }
+
+TEST_CASE("shadow mode decides but sends nothing to the venue (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "shadow");
+  h.start("  shadow: true\n");
+  REQUIRE(h.svc->output().find("\"shadow\":true") != std::string::npos);
+  h.bus->js_publish("risk.decision.approved", h.decision("d-shadow-1"), "d-shadow-1");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.value("decision_id", "") == "d-shadow-1"; },
+                         20s);
+  INFO(h.svc->output());
+  REQUIRE(rej);
+  CHECK(rej->second.value("reason", "").find("shadow mode") != std::string::npos);
+  // The venue saw nothing: no order for the client id, no position, no algo order; no intent in the ledger.
+  const auto acct = h.account();
+  CHECK(orders_for(acct, oms::client_order_id("d-shadow-1", "entry")) == 0);
+  CHECK(position_of(acct, "BTCUSDT").is_zero());
+  CHECK(binance_open_algos(h.sim->url("binance"), "BTCUSDT").empty());
+  CHECK(h.count("OrderPlaced") == 0);
+  CHECK(h.svc->wait_for("shadow mode: not sent", 2s));
+  // The kill switch in shadow mode: a resting order of the account is not cancelled either.
+  auto v = h.connector();
+  venue::order_request lim;
+  lim.symbol = "BTCUSDT";
+  lim.client_id = "shadow-resting-1";
+  lim.s = venue::side::buy;
+  lim.type = venue::order_type::limit;
+  lim.qty = decimal::parse("0.01");
+  lim.price = decimal::parse(h.stop);
+  v->place_order(lim);
+  h.bus->js_publish("risk.killswitch", {{"active", true}, {"reason", "test"}, {"triggered_by", "test"}, {"ts", now_iso()}}, "kill-shadow");
+  CHECK(h.svc->wait_for("\"what\":\"cancel\"", 10s));
+  CHECK(h.account().at("open_orders").size() == 1);
+}
