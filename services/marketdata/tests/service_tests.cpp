@@ -33,6 +33,19 @@ using json = nlohmann::json;
 
 namespace {
 
+// One lockstep step of venue-sim (POST /sim/clock).
+void step_sim(httplib::Client& control, std::int64_t ms) {
+  auto r = control.Post("/sim/clock", json{{"step_ms", ms}}.dump(), "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+}
+
+// The start of a marketdata config on venue-sim's Poloniex protocol: bus, heartbeat, URLs.
+std::string poloniex_config_head(const std::string& nats_url, testing::venue_sim_process& sim) {
+  return "bus:\n  url: " + nats_url + "\nheartbeat:\n  interval: 1s\nmarketdata:\n  venue: poloniex\n  rest_url: " +
+         sim.url("poloniex") + "\n  ws_url: ws://127.0.0.1:" + std::to_string(sim.port("poloniex_ws")) + "/ws/v3/public\n";
+}
+
 constexpr std::int64_t M = 60000;
 
 using pt::testing::service_process;
@@ -88,11 +101,7 @@ void run_case(const venue_case& vc) {
                                  {"--symbols", "BTC", "--source", "freqtrade_1m_two_sources", "--timeframe", "1m"});
   const std::int64_t t0 = sim.start_market_time();
   httplib::Client control("127.0.0.1", sim.port("control"));
-  auto step = [&](std::int64_t ms) {
-    auto r = control.Post("/sim/clock", json{{"step_ms", ms}}.dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-  };
+  auto step = [&](std::int64_t ms) { step_sim(control, ms); };
 
   const auto dir = testing::make_temp_dir("marketdata-test");
   const std::string cfg = dir + "/marketdata.yaml";
@@ -322,21 +331,12 @@ TEST_CASE("service selects the universe at start and at midnight UTC market time
                                   "--timeframe", "1h", "--start", "2025-01-30T22:00:00Z"});
   REQUIRE(sim.start_market_time() == t0);
   httplib::Client control("127.0.0.1", sim.port("control"));
-  auto step = [&](std::int64_t ms) {
-    auto r = control.Post("/sim/clock", json{{"step_ms", ms}}.dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-  };
+  auto step = [&](std::int64_t ms) { step_sim(control, ms); };
   const auto dir = testing::make_temp_dir("marketdata-universe");
   const std::string cfg = dir + "/marketdata.yaml";
   {
     std::ofstream y(cfg);
-    y << "bus:\n  url: " << nats.url() << "\n"
-      << "heartbeat:\n  interval: 1s\n"
-      << "marketdata:\n"
-      << "  venue: poloniex\n"
-      << "  rest_url: " << sim.url("poloniex") << "\n"
-      << "  ws_url: ws://127.0.0.1:" << sim.port("poloniex_ws") << "/ws/v3/public\n"
+    y << poloniex_config_head(nats.url(), sim)
       << "  base_timeframe: 1h\n"
       << "  timeframes: [1h, 4h, 1d]\n"
       << "  stale_after: 24h\n"
@@ -467,21 +467,12 @@ TEST_CASE("service raises MD_STREAM_STALE on alerts.warning when venue-sim stops
                                   "--timeframe", "1m"});
   const std::int64_t t0 = sim.start_market_time();
   httplib::Client control("127.0.0.1", sim.port("control"));
-  auto step = [&](std::int64_t ms) {
-    auto r = control.Post("/sim/clock", json{{"step_ms", ms}}.dump(), "application/json");
-    REQUIRE(r);
-    REQUIRE(r->status == 200);
-  };
+  auto step = [&](std::int64_t ms) { step_sim(control, ms); };
   const auto dir = testing::make_temp_dir("marketdata-stale");
   const std::string cfg = dir + "/marketdata.yaml";
   {
     std::ofstream y(cfg);
-    y << "bus:\n  url: " << nats.url() << "\n"
-      << "heartbeat:\n  interval: 1s\n"
-      << "marketdata:\n"
-      << "  venue: poloniex\n"
-      << "  rest_url: " << sim.url("poloniex") << "\n"
-      << "  ws_url: ws://127.0.0.1:" << sim.port("poloniex_ws") << "/ws/v3/public\n"
+    y << poloniex_config_head(nats.url(), sim)
       << "  symbols: [BTC_USDT_PERP]\n"
       << "  timeframes: [1m]\n"
       << "  stale_after: 3s\n"
