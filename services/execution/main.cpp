@@ -148,6 +148,19 @@ std::string iso_now() { return pt::core::timestamp::from_millis(wall_ms()).to_is
 std::string iso(std::int64_t ms) { return pt::core::timestamp::from_millis(ms).to_iso8601(); }
 pv::side opposite(pv::side s) { return s == pv::side::buy ? pv::side::sell : pv::side::buy; }
 const char* side_text(pv::side s) { return s == pv::side::buy ? "buy" : "sell"; }
+
+// The order a request would have been, reported rejected (refused here, by the venue, or held
+// back by shadow mode).
+pv::order rejected_order(const pv::order_request& r) {
+  pv::order o;
+  o.symbol = r.symbol;
+  o.client_id = r.client_id;
+  o.s = r.s;
+  o.qty = r.qty;
+  o.reduce_only = r.reduce_only;
+  o.state = pv::order_state::rejected;
+  return o;
+}
 std::string udec(decimal d) { return (d.is_negative() ? -d : d).to_string(); }
 
 const char* exec_state(pv::order_state s) {
@@ -381,14 +394,7 @@ struct exec_context {
                                  const char* type, const json& extra = json::object()) {
     if (shadow_blocks("order", {{"client_order_id", r.client_id}, {"symbol", r.symbol}, {"side", side_text(r.s)},
                                 {"quantity", udec(r.qty)}, {"reduce_only", r.reduce_only}, {"decision_id", decision_id}})) {
-      pv::order not_sent;
-      not_sent.symbol = r.symbol;
-      not_sent.client_id = r.client_id;
-      not_sent.s = r.s;
-      not_sent.qty = r.qty;
-      not_sent.reduce_only = r.reduce_only;
-      not_sent.state = pv::order_state::rejected;
-      order_msg(not_sent, decision_id, type, "shadow mode: decided, not sent");
+      order_msg(rejected_order(r), decision_id, type, "shadow mode: decided, not sent");
       return std::nullopt;
     }
     json intent{{"phase", "intent"},
@@ -414,17 +420,10 @@ struct exec_context {
         if (auto o = settle(r.symbol, r.client_id, cfg.fill_wait)) return o;
         throw std::runtime_error("order " + r.client_id + " outcome still unknown");  // kept in flight: never re-sent blind
       }
-      pv::order rej;
-      rej.symbol = r.symbol;
-      rej.client_id = r.client_id;
-      rej.s = r.s;
-      rej.qty = r.qty;
-      rej.reduce_only = r.reduce_only;
-      rej.state = pv::order_state::rejected;
       append(pt::ledger::event_type::order_placed, r.client_id, correlation,
              {{"phase", "rejected"}, {"client_order_id", r.client_id}, {"reason", std::string(e.what()).substr(0, 300)}},
              r.client_id + ":rejected");
-      order_msg(rej, decision_id, type, e.what());
+      order_msg(rejected_order(r), decision_id, type, e.what());
       pt::log::error("order refused by the venue", {{"client_id", r.client_id}, {"error", e.what()}});
       return std::nullopt;
     }
@@ -708,6 +707,13 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
   // The venue is consulted first: a redelivery after a crash finds the order instead of sending again.
   std::optional<pv::order> o = c.venue->query_order(d.symbol, d.cid);
   if (!o) {
+    pv::order_request r;
+    r.symbol = d.symbol;
+    r.client_id = d.cid;
+    r.s = d.side;
+    r.type = pv::order_type::market;
+    r.qty = d.qty;
+    r.mode = c.cfg.margin;
     std::string refuse;
     if (st.kill_active) refuse = "kill switch active";
     else if (st.hold_entries) refuse = "entries held by reconciliation: " + st.hold_reason;
@@ -715,13 +721,7 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
     else refuse = entry_guard(c, d);
     if (!refuse.empty()) {
       pt::log::warn("decision refused", {{"decision_id", d.id}, {"reason", refuse}});
-      pv::order rej;
-      rej.symbol = d.symbol;
-      rej.client_id = d.cid;
-      rej.s = d.side;
-      rej.qty = d.qty;
-      rej.state = pv::order_state::rejected;
-      c.order_msg(rej, d.id, "market", refuse);
+      c.order_msg(rejected_order(r), d.id, "market", refuse);
       st.decisions_done.insert(d.id);
       return true;
     }
@@ -731,13 +731,6 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
       } catch (const std::exception& e) {
         pt::log::warn("leverage not set", {{"symbol", d.symbol}, {"error", e.what()}});
       }
-    pv::order_request r;
-    r.symbol = d.symbol;
-    r.client_id = d.cid;
-    r.s = d.side;
-    r.type = pv::order_type::market;
-    r.qty = d.qty;
-    r.mode = c.cfg.margin;
     o = c.place(r, d.id, d.correlation, "market", {{"leg", "entry"}, {"decision", d.raw}});
     if (!o) {
       st.decisions_done.insert(d.id);

@@ -210,6 +210,18 @@ struct harness {
     INFO(svc->output());
     REQUIRE(svc->wait_for("\"trading\"", 30s));
   }
+  // An order of the account's own, sent by the test (not the service): a buy of vc.qty, at
+  // market, or resting at `limit`.
+  void place_own(const std::string& client_id, std::optional<std::string> limit = std::nullopt) const {
+    venue::order_request r;
+    r.symbol = vc.symbol;
+    r.client_id = client_id;
+    r.s = venue::side::buy;
+    r.type = limit ? venue::order_type::limit : venue::order_type::market;
+    r.qty = decimal::parse(vc.qty);
+    if (limit) r.price = decimal::parse(*limit);
+    connector()->place_order(r);
+  }
   json decision(const std::string& id) const {
     return {{"decision_id", id},          {"proposal_id", id + "-p"}, {"correlation_id", "corr-" + id},
             {"venue", vc.venue},          {"symbol", vc.symbol},      {"side", "buy"},
@@ -525,16 +537,7 @@ TEST_CASE("kill switch: positions closed, stops cancelled, new entries refused (
 TEST_CASE("reconciliation at start: an unknown position holds entries until ctl.reconciliation.ack (Binance)") {
   PT_NEED_RECORDED_DATA();
   harness h({"binance", "BTCUSDT", "0.01"}, "recon");
-  {  // A position opened behind the ledger's back.
-    auto v = h.connector();
-    venue::order_request r;
-    r.symbol = "BTCUSDT";
-    r.client_id = "manual-1";
-    r.s = venue::side::buy;
-    r.type = venue::order_type::market;
-    r.qty = decimal::parse("0.01");
-    v->place_order(r);
-  }
+  h.place_own("manual-1");  // a position opened behind the ledger's back
   h.start();
   (void)h.bus->next([](const std::string& s, const json&) { return s == "exec.reconciliation"; }, 10s);
   bool found = false;
@@ -752,15 +755,7 @@ TEST_CASE("shadow mode decides but sends nothing to the venue (Binance)") {
   CHECK(h.count("OrderPlaced") == 0);
   CHECK(h.svc->wait_for("shadow mode: not sent", 2s));
   // The kill switch in shadow mode: a resting order of the account is not cancelled either.
-  auto v = h.connector();
-  venue::order_request lim;
-  lim.symbol = "BTCUSDT";
-  lim.client_id = "shadow-resting-1";
-  lim.s = venue::side::buy;
-  lim.type = venue::order_type::limit;
-  lim.qty = decimal::parse("0.01");
-  lim.price = decimal::parse(h.stop);
-  v->place_order(lim);
+  h.place_own("shadow-resting-1", h.stop);
   h.bus->js_publish("risk.killswitch", {{"active", true}, {"reason", "test"}, {"triggered_by", "test"}, {"ts", now_iso()}}, "kill-shadow");
   CHECK(h.svc->wait_for("\"what\":\"cancel\"", 10s));
   CHECK(h.account().at("open_orders").size() == 1);
