@@ -119,8 +119,24 @@ if ((!PAPER)); then
 fi
 
 # ---- paper trading against venue-sim ----------------------------------------------------------
-[[ -d "$POLYTRADE_DATA/freqtrade_marketlab" ]] || infra_die "no recorded data in $POLYTRADE_DATA (set POLYTRADE_DATA); \
-fetching public candles from the venue is not built yet, and this machine reaches no venue anyway"
+# The recording, or (run by a user without it, never in CI or tests) a year of public candles and
+# funding fetched once from Binance USD-M's public REST endpoints (no key) into .data/fetched/.
+SIM_SOURCE=freqtrade_marketlab
+if [[ ! -d "$POLYTRADE_DATA/freqtrade_marketlab" ]]; then
+  [[ -n "${CI:-}" || -n "${POLYTRADE_NO_FETCH:-}" ]] &&
+    infra_die "no recorded data in $POLYTRADE_DATA (set POLYTRADE_DATA); CI and POLYTRADE_NO_FETCH never fetch from a venue"
+  FETCHED="$ROOT/.data/fetched"
+  if [[ ! -s "$FETCHED/venue_public/BTCUSDT_1h.csv" || ! -s "$FETCHED/venue_public/ETHUSDT_funding_rate.csv" ]]; then
+    infra_log "no recorded data in $POLYTRADE_DATA: fetching a year of PUBLIC 1h candles and funding for BTC and ETH"
+    infra_log "from Binance USD-M (fapi.binance.com, public endpoints, no key) into $FETCHED"
+    "$BIN/fetchdata/fetchdata" --venue binance --symbols BTC,ETH --timeframes 1h --days 365 --out "$FETCHED" ||
+      infra_die "fetching public candles failed (no route to the venue?); set POLYTRADE_DATA to recorded data"
+  else
+    infra_log "no recorded data in $POLYTRADE_DATA: replaying the public candles fetched earlier in $FETCHED"
+  fi
+  export POLYTRADE_DATA="$FETCHED"
+  SIM_SOURCE=venue_public
+fi
 
 # Paper keys are venue-sim's own: real keys in this environment never reach the simulator.
 export POLONIEX_API_KEY=venue-sim-key POLONIEX_API_SECRET=venue-sim-secret
@@ -147,7 +163,8 @@ export POLYTRADE__GUARDIAN__STATE_FILE="$RUN_DIR/guardian-state.json"
 export POLYTRADE__PAPERRUN__REPORT_FILE="$RUN_DIR/report.json"
 
 sim_args=(--protocols poloniex --poloniex-port "$SIM_PORT" --poloniex-ws-port "$SIM_WS" --control-port "$SIM_CONTROL"
-  --symbols BTC,ETH --timeframe 1h --pace lockstep --data "$POLYTRADE_DATA" --ready-file "$RUN_DIR/venue-sim.json")
+  --symbols BTC,ETH --timeframe 1h --pace lockstep --data "$POLYTRADE_DATA" --source "$SIM_SOURCE"
+  --ready-file "$RUN_DIR/venue-sim.json")
 [[ -n "${POLYTRADE_SIM_START:-}" ]] && sim_args+=(--start "$POLYTRADE_SIM_START")
 "$BIN/venue-sim/venue-sim" "${sim_args[@]}" >"$RUN_DIR/venue-sim.log" 2>&1 &
 SIM_PID=$!

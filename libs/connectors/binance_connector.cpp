@@ -334,6 +334,22 @@ void binance_connector::set_position_mode(pv::position_mode mode) {
   }
 }
 
+pv::position_mode binance_connector::get_position_mode() {
+  return bw::parse_position_side_dual(signed_call("GET", "/fapi/v1/positionSide/dual", {}, request_kind::query, 30).body);
+}
+
+pv::symbol_settings binance_connector::get_symbol_settings(const std::string& symbol, pv::margin_mode) {
+  for (const auto& r : bw::parse_symbol_config(signed_call("GET", "/fapi/v1/symbolConfig", {{"symbol", symbol}}, request_kind::query, 5).body))
+    if (r.symbol == symbol) return r;
+  throw pv::parse_error("binance: /fapi/v1/symbolConfig has no row for " + symbol);
+}
+
+std::optional<pv::key_permissions> binance_connector::get_key_permissions() {
+  // A wallet (sapi) endpoint: it lives on the spot host, not fapi; the spot host has its own
+  // request-weight budget, so no fapi weight is charged.
+  return bw::parse_api_restrictions(signed_call("GET", config_.sapi_url + "/sapi/v1/account/apiRestrictions", {}, request_kind::query, 0).body);
+}
+
 std::vector<pv::fill> binance_connector::fills(const std::string& symbol, std::optional<pv::epoch_ms> start) {
   pv::query_params p{{"symbol", symbol}};
   if (start) p.emplace_back("startTime", std::to_string(*start));

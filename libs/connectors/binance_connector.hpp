@@ -24,6 +24,9 @@ namespace pv = pt::venue;
 struct binance_config {
   std::string rest_url = "https://fapi.binance.com";
   std::string ws_base_url = "wss://fstream.binance.com";  // + /public, /market, /private (B1)
+  // The spot host, where the wallet endpoints live (/sapi/v1/account/apiRestrictions).
+  // make_connector points it at rest_url when that is venue-sim.
+  std::string sapi_url = "https://api.binance.com";
   std::string api_key;     // from the environment only
   std::string api_secret;  // from the environment only; never logged
   std::int64_t recv_window_ms = 5000;
@@ -64,6 +67,9 @@ class binance_connector final : public pv::venue {
   void set_leverage(const std::string& symbol, int leverage, pv::margin_mode mode) override;
   void set_margin_mode(const std::string& symbol, pv::margin_mode mode) override;
   void set_position_mode(pv::position_mode mode) override;
+  pv::position_mode get_position_mode() override;
+  pv::symbol_settings get_symbol_settings(const std::string& symbol, pv::margin_mode mode) override;
+  std::optional<pv::key_permissions> get_key_permissions() override;
   std::vector<pv::fill> fills(const std::string& symbol, std::optional<pv::epoch_ms> start) override;
   std::vector<pv::bill> bills(std::optional<pv::epoch_ms> start) override;
 

@@ -11,7 +11,7 @@ connector make_connector(const connector_options& o) {
   connector c;
   if (o.venue == "binance") {
     binance_config b;
-    if (!o.rest_url.empty()) b.rest_url = o.rest_url;
+    if (!o.rest_url.empty()) b.rest_url = b.sapi_url = o.rest_url;  // venue-sim serves both hosts on one port
     if (!o.ws_url.empty()) b.ws_base_url = o.ws_url;
     b.api_key = o.api_key;
     b.api_secret = o.api_secret;

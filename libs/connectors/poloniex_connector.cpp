@@ -316,6 +316,22 @@ void poloniex_connector::set_position_mode(pv::position_mode mode) {
              request_kind::idempotent_write);
 }
 
+pv::position_mode poloniex_connector::get_position_mode() {
+  return pw::parse_position_mode(signed_call("GET", "/v3/position/mode", {}, "", request_kind::query, g::trade_query).body);
+}
+
+pv::symbol_settings poloniex_connector::get_symbol_settings(const std::string& symbol, pv::margin_mode mode) {
+  const auto rows = pw::parse_leverages(signed_call("GET", "/v3/position/leverages", {{"symbol", symbol}, {"mgnMode", mode_text(mode)}},
+                                                    "", request_kind::query, g::trade_query)
+                                            .body);
+  for (const auto& r : rows)
+    if (r.symbol == symbol) return r;
+  throw pv::parse_error("poloniex: /v3/position/leverages has no row for " + symbol);
+}
+
+// Poloniex has no endpoint that tells a key's permissions (exchanges.md A: set in the web UI).
+std::optional<pv::key_permissions> poloniex_connector::get_key_permissions() { return std::nullopt; }
+
 std::vector<pv::fill> poloniex_connector::fills(const std::string& symbol, std::optional<pv::epoch_ms> start) {
   pv::query_params p;
   if (!symbol.empty()) p.emplace_back("symbol", symbol);

@@ -62,6 +62,9 @@ class poloniex_connector final : public pv::venue {
   void set_leverage(const std::string& symbol, int leverage, pv::margin_mode mode) override;
   void set_margin_mode(const std::string& symbol, pv::margin_mode mode) override;
   void set_position_mode(pv::position_mode mode) override;
+  pv::position_mode get_position_mode() override;
+  pv::symbol_settings get_symbol_settings(const std::string& symbol, pv::margin_mode mode) override;
+  std::optional<pv::key_permissions> get_key_permissions() override;
   std::vector<pv::fill> fills(const std::string& symbol, std::optional<pv::epoch_ms> start) override;
   std::vector<pv::bill> bills(std::optional<pv::epoch_ms> start) override;
 

@@ -81,7 +81,10 @@ http_response rest_session::call(const builder& build, venue::request_kind kind,
       std::this_thread::sleep_for(wait);
     }
     http_request req = build(server_now_ms());
-    req.url = config_.base_url + req.url;
+    // A path goes to the base URL; an absolute URL (another host of the venue) as it is.
+    const bool absolute = req.url.starts_with("http://") || req.url.starts_with("https://");
+    const std::size_t path_at = absolute ? req.url.find('/', req.url.find("//") + 2) : config_.base_url.size();
+    if (!absolute) req.url = config_.base_url + req.url;
     req.timeout = config_.timeout;
     ++stats_.requests;
     http_response resp = http_.send(req);
@@ -106,7 +109,7 @@ http_response rest_session::call(const builder& build, venue::request_kind kind,
         lock.lock();
       }
     }
-    const std::string what = req.method + " " + req.url.substr(config_.base_url.size());
+    const std::string what = req.method + " " + req.url.substr(std::min(path_at, req.url.size()));
     switch (d.kind) {
       case venue::verdict::success: return resp;
       case venue::verdict::retry_after:

@@ -41,8 +41,9 @@ constexpr std::array<std::string_view, event_type_count> names{
     "ConfigChanged",
     "KillSwitchTriggered",
     "SafeStopRequested",
+    "SelfCheckCompleted",
 };
-static_assert(static_cast<std::size_t>(event_type::safe_stop_requested) + 1 == event_type_count,
+static_assert(static_cast<std::size_t>(event_type::self_check_completed) + 1 == event_type_count,
               "event_type_count and the name table must list every event_type");
 
 constexpr std::array<event_type, event_type_count> make_all() {

@@ -58,9 +58,10 @@ enum class event_type : std::uint8_t {
   config_changed,
   kill_switch_triggered,
   safe_stop_requested,
+  self_check_completed,  // execution's start-up self-check (clock, catalog, key, settings)
 };
 
-inline constexpr std::size_t event_type_count = 32;
+inline constexpr std::size_t event_type_count = 33;
 
 // "OrderPlaced" for event_type::order_placed. Throws ledger::error for a value outside the enum.
 [[nodiscard]] std::string_view to_string(event_type t);

@@ -698,6 +698,21 @@ void sim_venue::set_position_mode(pv::position_mode mode) {
   });
 }
 
+pv::position_mode sim_venue::get_position_mode() {
+  return guarded([&] { return ex_.position_mode_of(account_); });
+}
+
+pv::symbol_settings sim_venue::get_symbol_settings(const std::string& symbol, pv::margin_mode) {
+  return guarded([&] {
+    instrument_of(symbol);
+    return pv::symbol_settings{symbol, ex_.leverage(account_, symbol), ex_.margin_mode_of(account_, symbol)};
+  });
+}
+
+std::optional<pv::key_permissions> sim_venue::get_key_permissions() {
+  return guarded([&] { return std::optional<pv::key_permissions>(options_.permissions); });
+}
+
 std::vector<pv::fill> sim_venue::fills(const std::string& symbol, std::optional<epoch_ms> start) {
   return guarded([&] {
     if (!symbol.empty()) instrument_of(symbol);

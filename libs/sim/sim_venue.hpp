@@ -66,6 +66,8 @@ struct sim_venue_options {
   // Public trades waiting for on_advanced(); beyond this the oldest are dropped (and reported
   // to stream_events.on_error), so a driver that never calls on_advanced() cannot grow memory.
   std::size_t max_pending_trades = 100000;
+  // What get_key_permissions() reports (tests set withdrawals to see a self-check refuse).
+  pt::venue::key_permissions permissions{.reading = true, .futures_trading = true, .withdrawals = false, .ip_restricted = true};
 };
 
 // What the owning factory builds around the data.
@@ -158,6 +160,9 @@ class sim_venue final : public pt::venue::venue {
   void set_leverage(const std::string& symbol, int leverage, pt::venue::margin_mode mode) override;
   void set_margin_mode(const std::string& symbol, pt::venue::margin_mode mode) override;
   void set_position_mode(pt::venue::position_mode mode) override;
+  pt::venue::position_mode get_position_mode() override;
+  pt::venue::symbol_settings get_symbol_settings(const std::string& symbol, pt::venue::margin_mode) override;
+  std::optional<pt::venue::key_permissions> get_key_permissions() override;
   std::vector<pt::venue::fill> fills(const std::string& symbol, std::optional<pt::venue::epoch_ms> start) override;
   std::vector<pt::venue::bill> bills(std::optional<pt::venue::epoch_ms> start) override;
 

@@ -31,6 +31,7 @@ using wire::to_decimal;
 using wire::to_id;
 using wire::to_int;
 using wire::to_text;
+using wire::to_small_int;
 
 constexpr epoch_ms day_ms = 86'400'000;
 
@@ -434,6 +435,42 @@ exchange_info parse_exchange_info(std::string_view body) {
 
 epoch_ms parse_server_time(std::string_view body) {
   return guarded("binance time", [&] { return get_int(as_object(document(body), "time"), "serverTime"); });
+}
+
+std::vector<symbol_settings> parse_symbol_config(std::string_view body) {
+  return guarded("binance symbolConfig", [&] {
+    const json doc = document(body);
+    std::vector<symbol_settings> out;
+    for (const auto& row : as_array(doc, "symbolConfig")) {
+      as_object(row, "symbolConfig row");
+      symbol_settings s;
+      s.symbol = get_text(row, "symbol");
+      s.mode = mode_of(get_text(row, "marginType"));
+      s.leverage = to_small_int(require(row, "leverage"), "leverage", 1, 1000);
+      out.push_back(std::move(s));
+    }
+    return out;
+  });
+}
+
+position_mode parse_position_side_dual(std::string_view body) {
+  return guarded("binance positionSide/dual", [&] {
+    return get_bool(as_object(document(body), "positionSide/dual"), "dualSidePosition") ? position_mode::hedge
+                                                                                         : position_mode::one_way;
+  });
+}
+
+key_permissions parse_api_restrictions(std::string_view body) {
+  return guarded("binance apiRestrictions", [&] {
+    const json doc = document(body);  // kept: as_object returns a reference into it
+    const json& j = as_object(doc, "apiRestrictions");
+    key_permissions k;
+    k.reading = get_bool(j, "enableReading");
+    k.futures_trading = get_bool(j, "enableFutures");
+    k.withdrawals = get_bool(j, "enableWithdrawals");
+    k.ip_restricted = get_bool(j, "ipRestrict");
+    return k;
+  });
 }
 
 std::vector<candle> parse_klines(std::string_view body) {
@@ -900,6 +937,27 @@ json render_exchange_info(const exchange_info& info) {
 }
 
 json render_server_time(epoch_ms t) { return json{{"serverTime", t}}; }
+
+json render_symbol_config(const symbol_settings& s) {
+  return json{{"symbol", s.symbol},
+              {"marginType", s.mode == margin_mode::isolated ? "ISOLATED" : "CROSSED"},
+              {"isAutoAddMargin", false},
+              {"leverage", s.leverage},
+              {"maxNotionalValue", "INF"}};
+}
+
+json render_api_restrictions(const key_permissions& k, epoch_ms create_time) {
+  return json{{"ipRestrict", k.ip_restricted},
+              {"createTime", create_time},
+              {"enableReading", k.reading},
+              {"enableWithdrawals", k.withdrawals},
+              {"enableInternalTransfer", false},
+              {"enableMargin", false},
+              {"enableFutures", k.futures_trading},
+              {"permitsUniversalTransfer", false},
+              {"enableVanillaOptions", false},
+              {"enableSpotAndMarginTrading", false}};
+}
 
 json render_kline(const candle& c) {
   if (!c.close_time) throw std::invalid_argument("binance render: kline needs close_time");

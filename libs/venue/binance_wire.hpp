@@ -57,6 +57,15 @@ struct exchange_info {
 [[nodiscard]] exchange_info parse_exchange_info(std::string_view body);
 // /fapi/v1/time {"serverTime":…}.
 [[nodiscard]] epoch_ms parse_server_time(std::string_view body);
+// GET /fapi/v1/symbolConfig (USER_DATA): [{symbol, marginType CROSSED|ISOLATED, isAutoAddMargin,
+// leverage, maxNotionalValue}]. positionRisk v3 no longer carries leverage or margin type.
+[[nodiscard]] std::vector<symbol_settings> parse_symbol_config(std::string_view body);
+// GET /fapi/v1/positionSide/dual {dualSidePosition: true = hedge}.
+[[nodiscard]] position_mode parse_position_side_dual(std::string_view body);
+// GET /sapi/v1/account/apiRestrictions (the spot host api.binance.com): enableReading,
+// enableFutures, enableWithdrawals, ipRestrict (BDOC "Get API Key Permission"). A missing flag is a
+// parse error: a permission nobody stated must not read as "off".
+[[nodiscard]] key_permissions parse_api_restrictions(std::string_view body);
 // /fapi/v1/klines rows [openTime,o,h,l,c,v,closeTime,quoteVolume,trades,takerBase,takerQuote,"0"].
 [[nodiscard]] std::vector<candle> parse_klines(std::string_view body);
 // /fapi/v1/depth {lastUpdateId,E,T,bids,asks}; time = T (E when T is absent).
@@ -198,6 +207,8 @@ struct row_extras {
 [[nodiscard]] json render_rate_limits(const std::vector<rate_limit_info>& limits);  // the rateLimits array
 [[nodiscard]] json render_exchange_info(const exchange_info& info);
 [[nodiscard]] json render_server_time(epoch_ms t);
+[[nodiscard]] json render_symbol_config(const symbol_settings& s);  // one row
+[[nodiscard]] json render_api_restrictions(const key_permissions& k, epoch_ms create_time);
 [[nodiscard]] json render_kline(const candle& c);  // taker-buy volumes are written "0"
 [[nodiscard]] json render_depth(const order_book& b, epoch_ms event_time);
 [[nodiscard]] json render_agg_trade(const public_trade& t);  // f = l = a

@@ -29,6 +29,7 @@ using wire::text_or;
 using wire::to_decimal;
 using wire::to_int;
 using wire::to_text;
+using wire::to_small_int;
 
 constexpr epoch_ms day_ms = 86'400'000;
 
@@ -615,6 +616,25 @@ position_mode parse_position_mode(std::string_view body) {
     if (iequals(m, "ONE_WAY")) return position_mode::one_way;
     if (iequals(m, "HEDGE")) return position_mode::hedge;
     throw parse_error("field 'posMode': unknown '" + clip(m) + "'");
+  });
+}
+
+std::vector<symbol_settings> parse_leverages(std::string_view body) {
+  const json data = unwrap(body);
+  return guarded("poloniex leverages", [&] {
+    std::vector<symbol_settings> out;
+    for (const auto& row : as_array(data, "leverages")) {
+      as_object(row, "leverage");
+      symbol_settings s;
+      s.symbol = get_text(row, "symbol");
+      const std::string m = get_text(row, "mgnMode");
+      if (iequals(m, "CROSS")) s.mode = margin_mode::cross;
+      else if (iequals(m, "ISOLATED")) s.mode = margin_mode::isolated;
+      else throw parse_error("field 'mgnMode': unknown '" + clip(m) + "'");
+      s.leverage = to_small_int(require(row, "lever"), "lever", 1, 1000);
+      out.push_back(std::move(s));
+    }
+    return out;
   });
 }
 

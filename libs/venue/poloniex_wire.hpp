@@ -98,6 +98,9 @@ struct batch_item {
 
 // /v3/position/mode {posMode: ONE_WAY|HEDGE}.
 [[nodiscard]] position_mode parse_position_mode(std::string_view body);
+// GET /v3/position/leverages [{symbol, mgnMode, posSide, lever}]: one row per margin mode and side
+// (one-way: posSide BOTH). `lever` may come as a string or a number.
+[[nodiscard]] std::vector<symbol_settings> parse_leverages(std::string_view body);
 
 // ---- WebSocket -----------------------------------------------------------------------------------
 enum class ws_kind : std::uint8_t {

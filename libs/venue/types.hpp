@@ -138,6 +138,21 @@ struct position {
   epoch_ms update_time = 0;
 };
 
+// One symbol's account settings as the venue holds them (read back to verify what was set).
+struct symbol_settings {
+  std::string symbol;
+  int leverage = 1;
+  margin_mode mode = margin_mode::cross;
+};
+
+// What an API key may do, as the venue reports it (Binance GET /sapi/v1/account/apiRestrictions).
+struct key_permissions {
+  bool reading = false;
+  bool futures_trading = false;
+  bool withdrawals = false;
+  bool ip_restricted = false;
+};
+
 // What a strategy asks for; rounded to tick/lot by round_to_instrument before it leaves.
 struct order_request {
   std::string symbol;

@@ -111,6 +111,13 @@ class venue {
   virtual void set_leverage(const std::string& symbol, int leverage, margin_mode mode) = 0;
   virtual void set_margin_mode(const std::string& symbol, margin_mode mode) = 0;
   virtual void set_position_mode(position_mode mode) = 0;
+  // Read-backs of the settings above (the live self-check verifies them).
+  virtual position_mode get_position_mode() = 0;
+  // `mode`: the margin mode asked about (Poloniex keeps one leverage per symbol and margin mode,
+  // its orders carry the mode); Binance answers the symbol's one mode whatever is asked.
+  virtual symbol_settings get_symbol_settings(const std::string& symbol, margin_mode mode) = 0;
+  // nullopt: the venue offers no way to read a key's permissions (Poloniex: set in the web UI only).
+  virtual std::optional<key_permissions> get_key_permissions() = 0;
   virtual std::vector<fill> fills(const std::string& symbol, std::optional<epoch_ms> start) = 0;
   virtual std::vector<bill> bills(std::optional<epoch_ms> start) = 0;
 

@@ -14,6 +14,7 @@
 #include "oms/oms.hpp"
 #include "service/service.hpp"
 #include "venue/rate_limiter.hpp"
+#include "venue/self_check.hpp"
 #include "venue/loopback.hpp"
 #include "venue/signing.hpp"
 
@@ -47,6 +48,7 @@ using pos_atom = caf::atom_constant<caf::atom("ex_pos")>;
 using tick_atom = caf::atom_constant<caf::atom("ex_tick")>;
 using lease_atom = caf::atom_constant<caf::atom("ex_lease")>;
 using deadline_atom = caf::atom_constant<caf::atom("ex_dline")>;
+using selfcheck_atom = caf::atom_constant<caf::atom("ex_scheck")>;
 
 // ---- configuration --------------------------------------------------------------------------
 struct exec_config {
@@ -73,6 +75,14 @@ struct exec_config {
   // or account setting); each would-be order is logged and reported as exec.order.rejected with
   // the reason "shadow mode". Reads (reconciliation, account, fills) still run.
   bool shadow = false;
+  // The start-up self-check (libs/venue/self_check.hpp): clock skew, catalog, key permissions,
+  // account settings, balance. A failed check holds new entries and is re-run every
+  // self_check_retry until it passes. Always on in live mode. A venue that cannot tell a key's
+  // permissions (Poloniex) holds live entries unless the operator accepts that here, having
+  // checked in the venue's web UI that the key cannot withdraw.
+  bool self_check = true;
+  bool accept_unverified_key_permissions = false;
+  std::chrono::milliseconds self_check_retry{60000};
   std::string api_key, api_secret;  // environment only
 };
 
@@ -81,7 +91,8 @@ exec_config read_config(const pt::config::document& c) {
   c.require_only("execution", {"venue", "rest_url", "ws_url", "mode", "symbols", "leverage", "margin_mode",
                                "position_mode", "enforce_settings", "protection", "protection_timeout",
                                "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
-                               "max_entry_deviation_pct", "shadow"});
+                               "max_entry_deviation_pct", "shadow", "self_check", "accept_unverified_key_permissions",
+                               "self_check_retry"});
   m.venue = c.get_enum("execution.venue", {"poloniex", "binance"}, m.venue);
   m.rest_url = c.get_string("execution.rest_url", "");
   m.ws_url = c.get_string("execution.ws_url", "");
@@ -97,6 +108,10 @@ exec_config read_config(const pt::config::document& c) {
   if (m.pos_mode == pv::position_mode::hedge) c.fail("execution.position_mode", "hedge mode is not supported yet");
   m.enforce_settings = c.get_bool("execution.enforce_settings", m.enforce_settings);
   m.shadow = c.get_bool("execution.shadow", m.shadow);
+  m.self_check = c.get_bool("execution.self_check", m.self_check);
+  if (m.mode == "live" && !m.self_check) c.fail("execution.self_check", "cannot be turned off in live mode");
+  m.accept_unverified_key_permissions = c.get_bool("execution.accept_unverified_key_permissions", false);
+  m.self_check_retry = c.get_duration("execution.self_check_retry", 1s, 1h, m.self_check_retry);
   m.protection = c.get_enum("execution.protection", {"native", "guardian"}, m.venue == "binance" ? "native" : "guardian");
   if (m.venue == "poloniex" && m.protection == "native")
     c.fail("execution.protection", "poloniex has no stop orders over the API (exchanges.md A6): use guardian");
@@ -197,6 +212,8 @@ struct exec_state_t {
   bool kill_active = false;
   bool hold_entries = false;  // a critical reconciliation finding until ctl.reconciliation.ack
   std::string hold_reason;
+  bool self_check_hold = false;  // the start-up self-check failed; re-run until it passes
+  std::string self_check_reason;
   // Entries found at the venue at start whose ack a killed instance never saw: (decision, order),
   // adopted and protected once the consumers exist (recover_entries), not waiting for redelivery.
   std::vector<std::pair<json, pv::order>> to_recover;
@@ -210,6 +227,7 @@ struct exec_context {
   std::shared_ptr<pv::venue> venue;
   pt::connectors::binance_connector* binance = nullptr;  // set for venue binance
   std::function<pv::instrument(const std::string&)> instrument_of;
+  std::function<bool()> instruments_from_catalog;  // the connector fell back to the offline catalog
   std::unique_ptr<pt::ledger::appender> ledger;
   std::string db_url;
   std::unique_ptr<pqxx::connection> lease_conn;
@@ -717,6 +735,7 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
     std::string refuse;
     if (st.kill_active) refuse = "kill switch active";
     else if (st.hold_entries) refuse = "entries held by reconciliation: " + st.hold_reason;
+    else if (st.self_check_hold) refuse = "entries held: the self-check failed: " + st.self_check_reason;
     else if (st.positions.count(d.symbol)) refuse = "a position in " + d.symbol + " is already open";
     else refuse = entry_guard(c, d);
     if (!refuse.empty()) {
@@ -1107,6 +1126,56 @@ void recover_entries(actor_t self, exec_context& c) {
   }
 }
 
+// The start-up self-check: every check on the ledger (SelfCheckCompleted) and in the log; a
+// blocking result holds new entries (exits, stops and the kill switch still run) and is re-run
+// every self_check_retry. Paper accepts what the venue cannot verify; live only when configured.
+void run_self_check(actor_t self, exec_context& c) {
+  pv::self_check_expectations x;
+  x.symbols = c.cfg.symbols;
+  x.leverage = c.cfg.leverage;
+  x.margin = c.cfg.margin;
+  x.pos_mode = c.cfg.pos_mode;
+  x.skew = c.cfg.venue == "binance" ? pv::clock_skew_config::for_binance() : pv::clock_skew_config::for_poloniex();
+  const auto facts = pv::gather(*c.venue, x, [] { return pt::core::timestamp::from_nanos(wall_ms() * 1'000'000); },
+                                c.instruments_from_catalog);
+  const auto report = pv::evaluate(facts, x);
+  const bool accept = c.cfg.accept_unverified_key_permissions || c.cfg.mode != "live";
+  const auto blocking = report.blocking(accept);
+  for (const auto& r : report.checks) {
+    if (r.status == pv::check_status::pass)
+      pt::log::info("self-check", {{"check", r.code}, {"status", pv::to_string(r.status)}, {"detail", r.detail}});
+    else
+      pt::log::warn("self-check", {{"check", r.code}, {"status", pv::to_string(r.status)}, {"detail", r.detail}});
+  }
+  const std::string run_id = "selfcheck-" + std::to_string(wall_ms());
+  c.append(pt::ledger::event_type::self_check_completed, "selfcheck", run_id,
+           {{"run_id", run_id}, {"venue", c.cfg.venue}, {"mode", c.cfg.mode}, {"passed", blocking.empty()},
+            {"unverifiable_accepted", accept}, {"checks", report.to_json()}},
+           run_id);
+  if (!c.flush()) pt::log::warn("self-check result not yet on the ledger (it stays queued)");
+  auto& st = self->state;
+  if (blocking.empty()) {
+    if (st.self_check_hold) pt::log::info("self-check passed: entries allowed again");
+    st.self_check_hold = false;
+    st.self_check_reason.clear();
+    return;
+  }
+  std::string reason;
+  for (const auto& b : blocking) reason += (reason.empty() ? "" : "; ") + b;
+  if (c.cfg.shadow) {
+    // Shadow mode sends nothing, so there is nothing to hold; its settings are not enforced either,
+    // so a settings difference is expected. Reported, not held: the decisions stay visible.
+    pt::log::warn("self-check failed; shadow mode sends nothing, so entries are not held", {{"reason", reason}});
+    return;
+  }
+  if (!st.self_check_hold || reason != st.self_check_reason)
+    c.alert("EXEC_SELF_CHECK_FAILED", "new entries held: the self-check failed: " + reason,
+            {{"run_id", run_id}, {"checks", report.to_json()}});
+  st.self_check_hold = true;
+  st.self_check_reason = reason;
+  self->delayed_send(self, c.cfg.self_check_retry, selfcheck_atom::value);
+}
+
 // ---- the actor ------------------------------------------------------------------------------
 void start_trading(actor_t self, exec_context& c) {
   if (c.cfg.enforce_settings && !c.shadow_blocks("account settings", {{"symbols", c.cfg.symbols}})) {
@@ -1122,6 +1191,7 @@ void start_trading(actor_t self, exec_context& c) {
       }
   }
   if (auto err = c.bus->ensure_fleet_streams()) throw std::runtime_error("streams: " + pt::bus::describe(err));
+  if (c.cfg.self_check) run_self_check(self, c);
   if (c.cfg.reconcile) reconcile(self, c);
   const caf::actor me = caf::actor_cast<caf::actor>(self);
   auto consume = [&](const char* stream, const char* durable, const char* subject, bool deliver_new) {
@@ -1178,6 +1248,9 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
           return;
         }
         self->send(self, tick_atom::value);
+      },
+      [=](selfcheck_atom) {
+        if (self->state.self_check_hold) run_self_check(self, *ctx);
       },
       [=](tick_atom) {
         self->delayed_send(self, ctx->cfg.account_interval, tick_atom::value);
@@ -1244,6 +1317,9 @@ std::shared_ptr<pv::venue> make_venue(exec_context& c) {
   auto made = pt::connectors::make_connector(o);
   c.binance = made.binance;
   c.instrument_of = [made](const std::string& s) { return made.instrument_of(s); };
+  c.instruments_from_catalog = [made] {
+    return made.binance ? made.binance->instruments_from_catalog() : made.poloniex->instruments_from_catalog();
+  };
   return made.venue;
 }
 

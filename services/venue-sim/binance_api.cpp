@@ -590,6 +590,21 @@ void mount_binance(httplib::Server& server, world& w) {
     }
     reply(res, json{{"code", 200}, {"msg", "success"}});
   }));
+  server.Get("/fapi/v1/symbolConfig", priv([](ctx_t& c, sim::account_id a, const params_t& p, httplib::Response& res, auto&) {
+    const std::string only = str_of(p, "symbol");
+    if (!only.empty() && !c.vs->exchange->find_instrument(only)) return fail(res, -1121, "Invalid symbol.");
+    json out = json::array();
+    for (const auto& i : c.vs->exchange->instruments())
+      if (only.empty() || only == i.symbol)
+        out.push_back(bw::render_symbol_config({i.symbol, c.vs->exchange->leverage(a, i.symbol), c.vs->exchange->margin_mode_of(a, i.symbol)}));
+    reply(res, out);
+  }));
+  // A wallet endpoint of the spot host (api.binance.com); venue-sim serves it on the same port.
+  server.Get("/sapi/v1/account/apiRestrictions", priv([](ctx_t& c, sim::account_id a, const params_t&, httplib::Response& res, auto&) {
+    for (const auto& [acct, id] : c.vs->keys)
+      if (id == a) return reply(res, bw::render_api_restrictions(acct.permissions, 1700000000000));
+    fail(res, -2015, "Invalid API-key, IP, or permissions for action.");
+  }));
   server.Get("/fapi/v1/positionSide/dual", priv([](ctx_t& c, sim::account_id a, const params_t&, httplib::Response& res, auto&) {
     reply(res, json{{"dualSidePosition", c.vs->exchange->position_mode_of(a) == venue::position_mode::hedge}});
   }));

@@ -106,6 +106,37 @@ void mount_control(httplib::Server& server, world& w, std::function<void()> drop
     reply(res, status_json(w, false));
   });
 
+  // A key's permissions as Binance's apiRestrictions reports them: {"key": K, "withdrawals": true,
+  // "futures_trading": false, "reading": true, "ip_restricted": false}; absent flags stay as they are.
+  server.Post("/sim/keys", [&w](const httplib::Request& req, httplib::Response& res) {
+    const json j = json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return bad(res, "body must be a JSON object");
+    const auto key = field(j, "key");
+    if (!key) return bad(res, "key is required");
+    int found = 0;
+    try {
+      std::lock_guard lock(w.mutex());
+      for (protocol p : {protocol::poloniex, protocol::binance}) {
+        auto* vs = w.venue(p);
+        if (vs == nullptr) continue;
+        for (auto& [acct, id] : vs->keys) {
+          if (acct.key != *key) continue;
+          ++found;
+          auto& k = acct.permissions;
+          if (j.contains("reading")) k.reading = j.at("reading").get<bool>();
+          if (j.contains("futures_trading")) k.futures_trading = j.at("futures_trading").get<bool>();
+          if (j.contains("withdrawals")) k.withdrawals = j.at("withdrawals").get<bool>();
+          if (j.contains("ip_restricted")) k.ip_restricted = j.at("ip_restricted").get<bool>();
+        }
+      }
+    } catch (const std::exception&) {
+      return bad(res, "reading, futures_trading, withdrawals and ip_restricted must be booleans");
+    }
+    if (found == 0) return bad(res, "no account has that key");
+    pt::log::info("venue-sim: key permissions changed", {{"changes", j.size() - 1}});
+    reply(res, json{{"updated", found}});
+  });
+
   server.Get("/sim/accounts", [&w](const httplib::Request& req, httplib::Response& res) {
     const std::string proto = req.get_param_value("protocol");
     json out = json::array();

@@ -34,6 +34,9 @@ struct api_account {
   std::string key;
   std::string secret;
   core::decimal balance;
+  // What Binance's /sapi/v1/account/apiRestrictions reports for the key: a careful trading key by
+  // default; POST /sim/keys changes it (tests of the live self-check).
+  venue::key_permissions permissions{.reading = true, .futures_trading = true, .withdrawals = false, .ip_restricted = true};
 };
 
 struct world_options {

@@ -21,7 +21,7 @@ TEST_CASE("the catalog covers the spec and fleet event types and round-trips eve
       "PositionUpdated", "PositionClosed", "StopTriggered",  "CircuitBreakerTriggered", "ManualInterventionDetected",
       "SystemStarted",  "SystemStopped",  "ReconciliationCompleted", "ServiceStarted", "ServiceExited",
       "ServiceRestarted", "ServiceHeldDown", "AlertRaised",  "ControlCommandReceived", "ConfigChanged",
-      "KillSwitchTriggered", "SafeStopRequested"};
+      "KillSwitchTriggered", "SafeStopRequested", "SelfCheckCompleted"};
   std::set<std::string> names;
   for (auto t : all_event_types()) {
     auto n = std::string(to_string(t));

@@ -49,6 +49,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   contained([&] { (void)parse_server_time(text); });
   contained([&] {
+    for (const auto& r : parse_symbol_config(text))
+      render_contained([&] { (void)parse_symbol_config(json::array({render_symbol_config(r)}).dump()); });
+  });
+  contained([&] { (void)parse_position_side_dual(text); });
+  contained([&] {
+    const auto k = parse_api_restrictions(text);
+    render_contained([&] { (void)parse_api_restrictions(render_api_restrictions(k, 0).dump()); });
+  });
+  contained([&] {
     for (const auto& c : parse_klines(text)) render_contained([&] { (void)parse_klines(json::array({render_kline(c)}).dump()); });
   });
   contained([&] {

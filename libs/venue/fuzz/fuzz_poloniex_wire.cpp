@@ -90,6 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   contained([&] { (void)parse_order_ack(text); });
   contained([&] { (void)parse_batch(text); });
   contained([&] { (void)parse_position_mode(text); });
+  contained([&] { (void)parse_leverages(text); });
   contained([&] {
     const ws_message m = parse_ws(text);
     contained([&] { (void)ws_candles(m); });

@@ -231,6 +231,44 @@ TEST_CASE("binance wire: klines, depth, trades, 24hr ticker, premiumIndex, fundi
   CHECK(parse_server_time(render_server_time(42).dump()) == 42);
 }
 
+TEST_CASE("binance wire: symbolConfig, positionSide/dual and apiRestrictions (the self-check's reads)") {
+  // BDOC "Symbol Configuration" sample row.
+  const auto rows = parse_symbol_config(
+      R"([{"symbol":"BTCUSDT","marginType":"CROSSED","isAutoAddMargin":"false","leverage":21,"maxNotionalValue":"1000000"}])");
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].symbol == "BTCUSDT");
+  CHECK(rows[0].leverage == 21);
+  CHECK(rows[0].mode == margin_mode::cross);
+  const auto iso = parse_symbol_config(json::array({render_symbol_config({"ETHUSDT", 3, margin_mode::isolated})}).dump());
+  REQUIRE(iso.size() == 1);
+  CHECK(iso[0].leverage == 3);
+  CHECK(iso[0].mode == margin_mode::isolated);
+  CHECK_THROWS_AS(parse_symbol_config(R"([{"symbol":"BTCUSDT","marginType":"SOMETHING","leverage":2}])"), parse_error);
+  CHECK_THROWS_AS(parse_symbol_config(R"([{"symbol":"BTCUSDT","marginType":"CROSSED","leverage":0}])"), parse_error);
+  CHECK_THROWS_AS(parse_symbol_config(R"({"symbol":"BTCUSDT"})"), parse_error);
+
+  CHECK(parse_position_side_dual(R"({"dualSidePosition":true})") == position_mode::hedge);
+  CHECK(parse_position_side_dual(R"({"dualSidePosition":false})") == position_mode::one_way);
+  CHECK_THROWS_AS(parse_position_side_dual(R"({})"), parse_error);
+
+  // BDOC "Get API Key Permission" sample.
+  const auto k = parse_api_restrictions(
+      R"({"ipRestrict":false,"createTime":1698645219000,"enableReading":true,"enableWithdrawals":false,)"
+      R"("enableInternalTransfer":false,"enableMargin":false,"enableFutures":false,"permitsUniversalTransfer":false,)"
+      R"("enableVanillaOptions":false,"enableFixApiTrade":false,"enableFixReadOnly":true,"enableSpotAndMarginTrading":false,)"
+      R"("enablePortfolioMarginTrading":true})");
+  CHECK(k.reading);
+  CHECK_FALSE(k.withdrawals);
+  CHECK_FALSE(k.futures_trading);
+  CHECK_FALSE(k.ip_restricted);
+  const auto back = parse_api_restrictions(render_api_restrictions({true, true, true, true}, 1).dump());
+  CHECK(back.withdrawals);
+  CHECK(back.futures_trading);
+  CHECK(back.ip_restricted);
+  // A flag nobody stated must not read as "off".
+  CHECK_THROWS_AS(parse_api_restrictions(R"({"enableReading":true,"enableFutures":true,"ipRestrict":true})"), parse_error);
+}
+
 TEST_CASE("binance wire: account v2/v3 balances and positionRisk") {
   const auto b = parse_account_balances(gold("account_v3.json"));
   REQUIRE(b.size() == 2);

@@ -593,6 +593,18 @@ TEST_CASE("poloniex wire: acks, batch items with their own codes, position mode"
 
   CHECK(parse_position_mode(gold("position_mode.json")) == position_mode::one_way);
   CHECK(parse_position_mode(body_of(render_position_mode(position_mode::hedge))) == position_mode::hedge);
+
+  // /v3/position/leverages (exchanges.md A6): `lever` as a string (GCT) or a number.
+  const auto lev = parse_leverages(body_of(json::array({{{"symbol", "BTC_USDT_PERP"}, {"mgnMode", "CROSS"}, {"posSide", "BOTH"}, {"lever", "3"}},
+                                                        {{"symbol", "ETH_USDT_PERP"}, {"mgnMode", "ISOLATED"}, {"posSide", "BOTH"}, {"lever", 20}}})));
+  REQUIRE(lev.size() == 2);
+  CHECK(lev[0].leverage == 3);
+  CHECK(lev[0].mode == margin_mode::cross);
+  CHECK(lev[1].symbol == "ETH_USDT_PERP");
+  CHECK(lev[1].leverage == 20);
+  CHECK(lev[1].mode == margin_mode::isolated);
+  CHECK_THROWS_AS(parse_leverages(body_of(json::array({{{"symbol", "X"}, {"mgnMode", "MAYBE"}, {"lever", "3"}}}))), parse_error);
+  CHECK_THROWS_AS(parse_leverages(body_of(json::array({{{"symbol", "X"}, {"mgnMode", "CROSS"}}}))), parse_error);
 }
 
 TEST_CASE("poloniex wire: WS control messages (exchanges.md A8)") {

@@ -239,6 +239,13 @@ struct harness {
     pqxx::work tx(conn);
     return tx.exec_params("SELECT count(*) FROM events WHERE type = $1", type)[0][0].as<std::int64_t>();
   }
+  // The payload of the newest event of `type` (null when there is none).
+  json last_payload(const std::string& type) const {
+    pqxx::connection conn(db);
+    pqxx::work tx(conn);
+    const auto r = tx.exec_params("SELECT payload::text FROM events WHERE type = $1 ORDER BY seq DESC LIMIT 1", type);
+    return r.empty() ? json() : json::parse(r[0][0].as<std::string>());
+  }
   // Events of `type` whose payload text contains `needle` anywhere (keys or values).
   std::int64_t count_where(const std::string& type, const std::string& needle) const {
     pqxx::connection conn(db);
@@ -759,4 +766,75 @@ TEST_CASE("shadow mode decides but sends nothing to the venue (Binance)") {
   h.bus->js_publish("risk.killswitch", {{"active", true}, {"reason", "test"}, {"triggered_by", "test"}, {"ts", now_iso()}}, "kill-shadow");
   CHECK(h.svc->wait_for("\"what\":\"cancel\"", 10s));
   CHECK(h.account().at("open_orders").size() == 1);
+}
+
+namespace {
+std::string status_of_check(const json& payload, const std::string& code) {
+  for (const auto& c : payload.at("checks"))
+    if (c.at("check") == code) return c.at("status").get<std::string>();
+  return "absent";
+}
+}  // namespace
+
+TEST_CASE("self-check at start: every check on the ledger, Poloniex key permissions unverifiable but accepted in paper") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"poloniex", "BTC_USDT_PERP", "1"}, "selfcheck_polo");
+  h.start();
+  const json p = h.last_payload("SelfCheckCompleted");
+  INFO(p.dump() << "\n" << h.svc->output());
+  REQUIRE(p.is_object());
+  CHECK(p.at("passed") == true);
+  CHECK(p.at("mode") == "paper");
+  CHECK(p.at("checks").size() == 6);
+  for (const char* code : {"CLOCK_SKEW", "CATALOG", "POSITION_MODE", "SYMBOL_SETTINGS", "BALANCE"}) CHECK(status_of_check(p, code) == "pass");
+  CHECK(status_of_check(p, "KEY_PERMISSIONS") == "unverifiable");
+  // Entries flow.
+  h.bus->js_publish("risk.decision.approved", h.decision("d-sc-polo"), "d-sc-polo");
+  CHECK(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+}
+
+TEST_CASE("self-check: a key that may withdraw holds new entries until the key is fixed (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "selfcheck_withdraw");
+  auto keys = h.control->Post("/sim/keys", json{{"key", "venue-sim-key"}, {"withdrawals", true}}.dump(), "application/json");
+  REQUIRE(keys);
+  REQUIRE(keys->status == 200);
+  h.start("  self_check_retry: 1s\n");
+  auto alert = h.bus->next([](const std::string& s, const json& b) { return s == "alerts.critical" && b.value("code", "") == "EXEC_SELF_CHECK_FAILED"; }, 10s);
+  INFO(h.svc->output());
+  REQUIRE(alert);
+  CHECK(alert->second.at("message").get<std::string>().find("KEY_PERMISSIONS: the key may withdraw") != std::string::npos);
+  const json p = h.last_payload("SelfCheckCompleted");
+  CHECK(p.at("passed") == false);
+  CHECK(status_of_check(p, "KEY_PERMISSIONS") == "fail");
+  CHECK(status_of_check(p, "SYMBOL_SETTINGS") == "pass");
+  h.bus->js_publish("risk.decision.approved", h.decision("d-sc-1"), "d-sc-1");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.value("decision_id", "") == "d-sc-1"; }, 10s);
+  REQUIRE(rej);
+  CHECK(rej->second.value("reason", "").find("self-check failed") != std::string::npos);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-sc-1", "entry")) == 0);
+  // The operator replaces the key's permissions; the next run of the check lifts the hold.
+  keys = h.control->Post("/sim/keys", json{{"key", "venue-sim-key"}, {"withdrawals", false}}.dump(), "application/json");
+  REQUIRE(keys);
+  REQUIRE(h.svc->wait_for("self-check passed: entries allowed again", 10s));
+  CHECK(h.last_payload("SelfCheckCompleted").at("passed") == true);
+  h.bus->js_publish("risk.decision.approved", h.decision("d-sc-2"), "d-sc-2");
+  CHECK(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  CHECK(orders_for(h.account(), oms::client_order_id("d-sc-2", "entry")) == 1);
+}
+
+TEST_CASE("self-check: a clock off by more than the venue allows fails the check (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "selfcheck_clock");
+  // venue-sim's clock 4 s ahead of ours (Binance tolerance: recvWindow / 2 = 2.5 s).
+  auto f = h.control->Post("/sim/faults", json{{"kind", "clock_skew"}, {"value", 4000}}.dump(), "application/json");
+  REQUIRE(f);
+  REQUIRE(f->status == 200);
+  h.start("  self_check_retry: 1h\n");
+  auto alert = h.bus->next([](const std::string& s, const json& b) { return s == "alerts.critical" && b.value("code", "") == "EXEC_SELF_CHECK_FAILED"; }, 10s);
+  INFO(h.svc->output());
+  REQUIRE(alert);
+  const json p = h.last_payload("SelfCheckCompleted");
+  CHECK(status_of_check(p, "CLOCK_SKEW") == "fail");
+  CHECK(p.at("checks").at(0).at("detail").get<std::string>().find("fix the local clock") != std::string::npos);
 }
