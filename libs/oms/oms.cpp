@@ -158,7 +158,7 @@ bool protection_plan::protection_overdue(time_point now, std::chrono::millisecon
 
 bool valid_leg(std::string_view leg) {
   if (leg == "entry" || leg == "stop" || leg == "tp") return true;
-  for (std::string_view p : {"exit-", "flat-", "stop-"}) {
+  for (std::string_view p : {"exit-", "flat-", "stop-", "entry-", "tp-"}) {
     if (leg.substr(0, p.size()) != p) continue;
     const auto n = leg.substr(p.size());
     if (n.empty() || n.size() > 9 || n[0] == '0') return false;

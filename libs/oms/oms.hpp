@@ -118,7 +118,8 @@ class protection_plan {
 // ---- client order ids -----------------------------------------------------------------------
 // "pt" + first 30 hex chars of sha256(decision_id + ":" + leg): 32 chars of [0-9a-f] after "pt".
 // leg: entry | stop | tp | exit-N | flat-N (N >= 1), and stop-N for a moved stop (Binance
-// refuses a reused clientAlgoId; an extension of the contract). Throws std::invalid_argument for an empty
+// refuses a reused clientAlgoId; an extension of the contract), entry-N for the children of a
+// sliced entry after the first and tp-N for its resized take-profit. Throws std::invalid_argument for an empty
 // decision_id or an unknown leg.
 [[nodiscard]] std::string client_order_id(std::string_view decision_id, std::string_view leg);
 [[nodiscard]] bool valid_leg(std::string_view leg);

@@ -12,6 +12,7 @@
 #include "core/time.hpp"
 #include "ledger/appender.hpp"
 #include "oms/oms.hpp"
+#include "oms/slicing.hpp"
 #include "service/service.hpp"
 #include "venue/rate_limiter.hpp"
 #include "venue/self_check.hpp"
@@ -49,6 +50,7 @@ using tick_atom = caf::atom_constant<caf::atom("ex_tick")>;
 using lease_atom = caf::atom_constant<caf::atom("ex_lease")>;
 using deadline_atom = caf::atom_constant<caf::atom("ex_dline")>;
 using selfcheck_atom = caf::atom_constant<caf::atom("ex_scheck")>;
+using slice_atom = caf::atom_constant<caf::atom("ex_slice")>;
 
 // ---- configuration --------------------------------------------------------------------------
 struct exec_config {
@@ -83,6 +85,15 @@ struct exec_config {
   bool self_check = true;
   bool accept_unverified_key_permissions = false;
   std::chrono::milliseconds self_check_retry{60000};
+  // Large entries in child orders (libs/oms/slicing.hpp): an entry whose notional at the decision's
+  // price is at least slice_min_notional goes out as slice_count children over slice_duration
+  // (twap: equal; vwap: by the hour-of-day volume of the last 7 days), or as IOC limit clips of
+  // slice_display_pct of the entry (iceberg), capped at max_entry_deviation from that price.
+  oms::slice_algo slice_algo = oms::slice_algo::none;
+  decimal slice_min_notional = decimal::parse("100000");
+  int slice_count = 5;
+  std::chrono::milliseconds slice_duration{300000};
+  decimal slice_display = decimal::parse("0.2");
   std::string api_key, api_secret;  // environment only
 };
 
@@ -92,7 +103,8 @@ exec_config read_config(const pt::config::document& c) {
                                "position_mode", "enforce_settings", "protection", "protection_timeout",
                                "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
                                "max_entry_deviation_pct", "shadow", "self_check", "accept_unverified_key_permissions",
-                               "self_check_retry"});
+                               "self_check_retry", "slice_algo", "slice_min_notional", "slice_count", "slice_duration",
+                               "slice_display_pct"});
   m.venue = c.get_enum("execution.venue", {"poloniex", "binance"}, m.venue);
   m.rest_url = c.get_string("execution.rest_url", "");
   m.ws_url = c.get_string("execution.ws_url", "");
@@ -112,6 +124,25 @@ exec_config read_config(const pt::config::document& c) {
   if (m.mode == "live" && !m.self_check) c.fail("execution.self_check", "cannot be turned off in live mode");
   m.accept_unverified_key_permissions = c.get_bool("execution.accept_unverified_key_permissions", false);
   m.self_check_retry = c.get_duration("execution.self_check_retry", 1s, 1h, m.self_check_retry);
+  m.slice_algo = oms::parse_slice_algo(c.get_enum("execution.slice_algo", {"none", "twap", "vwap", "iceberg"}, "none"));
+  auto positive_decimal = [&](const char* key, decimal lo, decimal hi, decimal fallback) {
+    if (!c.has(key)) return fallback;
+    decimal v;
+    try {
+      v = decimal::parse(c.get_string(key));
+    } catch (const std::exception&) {
+      c.fail(key, "not a decimal number (a string, e.g. \"20\")");
+    }
+    if (v < lo || v > hi) c.fail(key, "must be within " + lo.to_string() + " .. " + hi.to_string());
+    return v;
+  };
+  m.slice_min_notional = positive_decimal("execution.slice_min_notional", decimal::parse("1"), decimal::parse("1000000000"),
+                                          m.slice_min_notional);
+  m.slice_count = static_cast<int>(c.get_int("execution.slice_count", 2, 100, m.slice_count));
+  m.slice_duration = c.get_duration("execution.slice_duration", 0ms, 24h, m.slice_duration);
+  m.slice_display = positive_decimal("execution.slice_display_pct", decimal::parse("1"), decimal::parse("100"),
+                                     m.slice_display * decimal::parse("100")) /
+                    decimal::parse("100");
   m.protection = c.get_enum("execution.protection", {"native", "guardian"}, m.venue == "binance" ? "native" : "guardian");
   if (m.venue == "poloniex" && m.protection == "native")
     c.fail("execution.protection", "poloniex has no stop orders over the API (exchanges.md A6): use guardian");
@@ -205,6 +236,14 @@ struct position_ctx {
   explicit position_ctx(decimal stop, std::optional<decimal> tp) : plan(stop, tp) {}
 };
 
+// A sliced entry's children still to send (the first went out as the entry).
+struct slice_job {
+  json decision;  // whole: decision_view keeps a reference into it
+  std::vector<oms::child_slice> plan;
+  std::size_t next = 1;
+  int tp_version = 0;
+};
+
 struct exec_state_t {
   std::map<std::string, std::shared_ptr<position_ctx>> positions;  // by symbol
   std::set<std::string> decisions_done, exits_done;
@@ -217,6 +256,7 @@ struct exec_state_t {
   // Entries found at the venue at start whose ack a killed instance never saw: (decision, order),
   // adopted and protected once the consumers exist (recover_entries), not waiting for redelivery.
   std::vector<std::pair<json, pv::order>> to_recover;
+  std::map<std::string, slice_job> slicing;  // by symbol
 };
 
 // Holds the connector, the ledger and the bus, and does the blocking work on the actor's thread.
@@ -709,6 +749,72 @@ std::string entry_guard(exec_context& c, const decision_view& d) {
   return "";
 }
 
+// The children of an entry, or none when it goes out whole (slicing off, or under the notional).
+// VWAP weights: per child, the mean 1h volume at that hour of day over the last 7 days (one
+// klines call); unknown volume falls back to TWAP.
+std::vector<oms::child_slice> plan_slices(exec_context& c, const decision_view& d) {
+  if (c.cfg.slice_algo == oms::slice_algo::none) return {};
+  const auto inst = c.instrument_of(d.symbol);
+  decimal px = d.price.value_or(decimal{});
+  if (!px.is_positive()) px = c.venue->get_mark_price(d.symbol).mark;
+  if (d.qty * inst.contract_size * px < c.cfg.slice_min_notional) return {};
+  const int k = c.cfg.slice_count;
+  switch (c.cfg.slice_algo) {
+    case oms::slice_algo::twap: return oms::plan_twap(d.qty, inst.lot, inst.min_qty, k, c.cfg.slice_duration);
+    case oms::slice_algo::vwap: {
+      const auto bucket = c.cfg.slice_duration / k;
+      std::vector<decimal> weights(static_cast<std::size_t>(k));
+      try {
+        pv::kline_query q;
+        q.symbol = d.symbol;
+        q.interval = "1h";
+        q.end = c.venue_now();
+        q.limit = 168;
+        std::map<std::int64_t, std::pair<decimal, std::int64_t>> by_hour;  // hour -> (sum, n)
+        for (const auto& bar : c.venue->klines(q)) {
+          auto& [sum, n] = by_hour[(bar.open_time / 3'600'000) % 24];
+          sum += bar.volume;
+          ++n;
+        }
+        for (int i = 0; i < k; ++i) {
+          const auto hour = ((c.venue_now() + bucket.count() * i) / 3'600'000) % 24;
+          if (auto it = by_hour.find(hour); it != by_hour.end() && it->second.second > 0)
+            weights[static_cast<std::size_t>(i)] = it->second.first / decimal::from_integer(it->second.second);
+        }
+      } catch (const std::exception& e) {
+        pt::log::warn("vwap: no volume profile, slicing evenly", {{"symbol", d.symbol}, {"error", e.what()}});
+      }
+      return oms::plan_vwap(d.qty, inst.lot, inst.min_qty, weights, bucket);
+    }
+    case oms::slice_algo::iceberg:
+      return oms::plan_iceberg(d.qty, inst.lot, inst.min_qty, d.qty * c.cfg.slice_display);
+    case oms::slice_algo::none: break;
+  }
+  return {};
+}
+
+// One child of a sliced entry: market for TWAP / VWAP; an IOC limit at the slippage cap for an
+// iceberg clip (it never rests, so the book never shows more than one clip).
+pv::order_request child_request(exec_context& c, const decision_view& d, const oms::child_slice& child, const std::string& cid,
+                                std::optional<decimal> ref) {
+  pv::order_request r;
+  r.symbol = d.symbol;
+  r.client_id = cid;
+  r.s = d.side;
+  r.type = pv::order_type::market;
+  r.qty = child.qty;
+  r.mode = c.cfg.margin;
+  if (c.cfg.slice_algo == oms::slice_algo::iceberg && ref && ref->is_positive()) {
+    const auto tick = c.instrument_of(d.symbol).tick;
+    const bool buy = d.side == pv::side::buy;
+    const decimal cap = *ref * (buy ? decimal::one() + c.cfg.max_entry_deviation : decimal::one() - c.cfg.max_entry_deviation);
+    r.type = pv::order_type::limit;
+    r.tif = pv::time_in_force::ioc;
+    r.price = tick.is_positive() ? pt::core::round_to_step(cap, tick, buy ? pt::core::rounding::floor : pt::core::rounding::ceil) : cap;
+  }
+  return r;
+}
+
 // Returns true when the envelope may be acked (the effect is durable or the decision is refused).
 bool on_decision(actor_t self, exec_context& c, const json& b) {
   auto& st = self->state;
@@ -750,10 +856,36 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
       } catch (const std::exception& e) {
         pt::log::warn("leverage not set", {{"symbol", d.symbol}, {"error", e.what()}});
       }
-    o = c.place(r, d.id, d.correlation, "market", {{"leg", "entry"}, {"decision", d.raw}});
+    std::vector<oms::child_slice> plan;
+    try {
+      plan = plan_slices(c, d);
+    } catch (const std::exception& e) {
+      pt::log::warn("slicing not planned: the entry goes out whole", {{"decision_id", d.id}, {"error", e.what()}});
+    }
+    if (plan.size() > 1) {
+      r = child_request(c, d, plan[0], d.cid, d.price);
+      pt::log::info("sliced entry", {{"decision_id", d.id}, {"algo", oms::to_string(c.cfg.slice_algo)}, {"children", plan.size()},
+                                     {"first", udec(plan[0].qty)}, {"total", udec(d.qty)}});
+    }
+    o = c.place(r, d.id, d.correlation, r.type == pv::order_type::market ? "market" : "limit",
+                {{"leg", "entry"}, {"decision", d.raw}, {"child", 0}, {"children", std::max<std::size_t>(plan.size(), 1)}});
     if (!o) {
       st.decisions_done.insert(d.id);
       return true;
+    }
+    if (plan.size() > 1) {
+      decision_view first = d;
+      first.qty = plan[0].qty;
+      const bool done = entry_sent(self, c, first, *o);
+      auto pit = st.positions.find(d.symbol);
+      if (pit != st.positions.end() && pit->second->decision_id == d.id) {
+        st.slicing[d.symbol] = slice_job{d.raw, plan, 1, 0};
+        const auto wait = plan[1].at - plan[0].at;
+        self->delayed_send(self, std::max(wait, std::chrono::milliseconds(0)), slice_atom::value, d.symbol, d.id);
+      } else {
+        pt::log::warn("sliced entry: the first child opened no position; the rest is not sent", {{"decision_id", d.id}});
+      }
+      return done;
     }
   } else {
     pt::log::warn("entry already at the venue: adopting it, not sending again", {{"client_id", d.cid}, {"decision_id", d.id}});
@@ -828,6 +960,90 @@ bool entry_sent(actor_t self, exec_context& c, const decision_view& d, pv::order
   return true;
 }
 
+
+// The next child of a sliced entry. The slicing stops, keeping what filled (protected as the
+// position grows: the stop is position-wide on both venues), when the position is gone (stop,
+// exit, kill switch), the kill switch is on, the slippage guard refuses, or a child fills nothing.
+// After a restart the remaining children are not sent: the position stays at what filled.
+void on_slice(actor_t self, exec_context& c, const std::string& symbol, const std::string& decision_id) {
+  auto& st = self->state;
+  auto jit = st.slicing.find(symbol);
+  if (jit == st.slicing.end()) return;
+  slice_job& job = jit->second;
+  const decision_view d(job.decision);
+  if (d.id != decision_id) return;
+  auto stop = [&](const std::string& why) {
+    pt::log::info("sliced entry ended", {{"decision_id", d.id}, {"why", why}, {"children_sent", job.next}, {"children", job.plan.size()}});
+    st.slicing.erase(jit);
+  };
+  auto pit = st.positions.find(symbol);
+  if (pit == st.positions.end() || pit->second->decision_id != d.id) return stop("the position is no longer open");
+  if (st.kill_active) return stop("kill switch active");
+  auto p = pit->second;
+  const oms::child_slice child = job.plan[job.next];
+  const std::string cid = oms::client_order_id(d.id, "entry-" + std::to_string(child.index));
+  const std::optional<decimal> ref = d.price ? d.price : std::optional<decimal>(p->entry_price);
+  const auto r = child_request(c, d, child, cid, ref);
+  const char* type = r.type == pv::order_type::market ? "market" : "limit";
+  std::optional<pv::order> o = c.venue->query_order(symbol, cid);
+  if (!o) {
+    if (const auto refuse = entry_guard(c, d); !refuse.empty()) {
+      c.order_msg(rejected_order(r), d.id, type, refuse);
+      return stop(refuse);
+    }
+    o = c.place(r, d.id, d.correlation, type, {{"leg", "entry"}, {"child", child.index}, {"children", job.plan.size()}});
+    if (!o) return stop("the child was not sent");
+  }
+  if (!pv::is_final(o->state)) o = c.settle(symbol, cid, c.cfg.fill_wait).value_or(*o);
+  if (!o->filled_qty.is_positive()) {
+    c.order_msg(*o, d.id, type, "child not filled");
+    return stop("a child filled nothing");
+  }
+  c.order_msg(*o, d.id, type);
+  c.backfill_fills(symbol, cid, o->order_id, o->update_time);
+  c.append(pt::ledger::event_type::order_filled, cid, d.correlation,
+           {{"client_order_id", cid}, {"filled_qty", udec(o->filled_qty)}, {"avg_price", udec(o->avg_price)},
+            {"fee", o->fee.to_string()}, {"child", child.index}},
+           cid + ":filled");
+  const decimal q0 = p->qty, q1 = o->filled_qty;
+  p->entry_price = (p->entry_price * q0 + o->avg_price * q1) / (q0 + q1);
+  p->qty = q0 + q1;
+  p->entry_fee += o->fee;
+  c.append(pt::ledger::event_type::position_updated, "pos-" + symbol, d.correlation,
+           {{"added", udec(q1)}, {"qty", udec(p->qty)}, {"entry_price", udec(p->entry_price)}, {"decision_id", d.id},
+            {"child", child.index}},
+           d.id + ":added:" + std::to_string(child.index));
+  c.flush();
+  c.position_msg(symbol, p->side == pv::side::buy ? "long" : "short", p->qty, p->entry_price, decimal{}, decimal{},
+                 d.id + "-added-" + std::to_string(child.index));
+  // Guardian venues: the take-profit is a reduce-only limit of the position's size; replace it.
+  if (c.cfg.protection != "native" && p->plan.take_profit() && p->plan.take_profit_in_place() &&
+      !c.shadow_blocks("cancel", {{"client_id", p->tp_cid}})) {
+    try {
+      c.venue->cancel_order(symbol, p->tp_cid);
+    } catch (const std::exception& e) {
+      pt::log::warn("take-profit not cancelled for resizing", {{"symbol", symbol}, {"error", e.what()}});
+    }
+    p->tp_cid = oms::client_order_id(d.id, "tp-" + std::to_string(++job.tp_version));
+    pv::order_request tp;
+    tp.symbol = symbol;
+    tp.client_id = p->tp_cid;
+    tp.s = opposite(p->side);
+    tp.type = pv::order_type::limit;
+    tp.qty = p->qty;
+    tp.price = c.to_tick(symbol, *p->plan.take_profit());
+    tp.reduce_only = true;
+    try {
+      if (auto placed = c.place(tp, d.id, d.correlation, "take_profit")) c.order_msg(*placed, d.id, "take_profit");
+    } catch (const std::exception& e) {
+      pt::log::warn("take-profit not replaced", {{"symbol", symbol}, {"error", e.what()}});
+    }
+  }
+  ++job.next;
+  if (job.next >= job.plan.size()) return stop("complete");
+  const auto wait = job.plan[job.next].at - child.at;
+  self->delayed_send(self, std::max(wait, std::chrono::milliseconds(0)), slice_atom::value, symbol, d.id);
+}
 
 void on_exit(actor_t self, exec_context& c, const json& b) {
   auto& st = self->state;
@@ -1248,6 +1464,14 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
           return;
         }
         self->send(self, tick_atom::value);
+      },
+      [=](slice_atom, const std::string& symbol, const std::string& decision_id) {
+        try {
+          on_slice(self, *ctx, symbol, decision_id);
+        } catch (const std::exception& e) {
+          pt::log::error("sliced entry stopped by an error", {{"symbol", symbol}, {"decision_id", decision_id}, {"error", e.what()}});
+          self->state.slicing.erase(symbol);
+        }
       },
       [=](selfcheck_atom) {
         if (self->state.self_check_hold) run_self_check(self, *ctx);

@@ -160,5 +160,8 @@ TEST_CASE("client id: pt + 30 hex of sha256(decision_id:leg), deterministic") {
   CHECK_THROWS_AS(client_order_id(dec, "exit-"), std::invalid_argument);
   CHECK(valid_leg("flat-12"));
   CHECK(valid_leg("tp"));
+  CHECK(valid_leg("entry-2"));
+  CHECK(valid_leg("tp-1"));
+  CHECK_FALSE(valid_leg("entry-0"));
   CHECK_FALSE(valid_leg("exit-1a"));
 }

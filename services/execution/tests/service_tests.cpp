@@ -838,3 +838,69 @@ TEST_CASE("self-check: a clock off by more than the venue allows fails the check
   CHECK(status_of_check(p, "CLOCK_SKEW") == "fail");
   CHECK(p.at("checks").at(0).at("detail").get<std::string>().find("fix the local clock") != std::string::npos);
 }
+
+TEST_CASE("a large entry goes out as TWAP children over the duration, the position and its ledger grow with each (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.03"}, "twap");
+  h.start("  slice_algo: twap\n  slice_min_notional: \"1\"\n  slice_count: 3\n  slice_duration: 2s\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  h.bus->js_publish("risk.decision.approved", h.decision("d-twap"), "d-twap");
+  auto full = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.value("qty", "") == "0.03"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(full);
+  // Three children of 0.01, the last about 2 x 2/3 s after the first.
+  CHECK(std::chrono::steady_clock::now() - t0 >= 1200ms);
+  const auto acct = h.account();
+  for (const char* leg : {"entry", "entry-1", "entry-2"}) CHECK(orders_for(acct, oms::client_order_id("d-twap", leg)) == 1);
+  CHECK(position_of(acct, "BTCUSDT") == decimal::parse("0.03"));
+  CHECK(h.count_where("PositionUpdated", "\"added\"") == 2);
+  CHECK(h.svc->wait_for("\"why\":\"complete\"", 5s));
+  // The native stop is position-wide (closePosition): one STOP_MARKET covers all three children.
+  const auto algos = binance_open_algos(h.sim->url("binance"), "BTCUSDT");
+  int stops = 0;
+  for (const auto& a : algos) stops += a.value("orderType", a.value("type", "")) == "STOP_MARKET" ? 1 : 0;
+  CHECK(stops == 1);
+}
+
+TEST_CASE("the kill switch stops a sliced entry: the children not yet sent never go out (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.03"}, "twap_kill");
+  h.start("  slice_algo: twap\n  slice_min_notional: \"1\"\n  slice_count: 3\n  slice_duration: 30s\n");
+  h.bus->js_publish("risk.decision.approved", h.decision("d-twap-kill"), "d-twap-kill");
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.value("qty", "") == "0.01"; }, 20s));
+  h.bus->js_publish("risk.killswitch", {{"active", true}, {"reason", "test"}, {"triggered_by", "test"}, {"ts", now_iso()}}, "kill-twap");
+  INFO(h.svc->output());
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.value("side", "") == "flat"; }, 20s));
+  // The second child was due 10 s after the first: by then the slicing has ended.
+  CHECK(h.svc->wait_for("\"why\":\"the position is no longer open\"", 15s));
+  const auto acct = h.account();
+  CHECK(orders_for(acct, oms::client_order_id("d-twap-kill", "entry-1")) == 0);
+  CHECK(orders_for(acct, oms::client_order_id("d-twap-kill", "entry-2")) == 0);
+  CHECK(position_of(acct, "BTCUSDT").is_zero());
+}
+
+TEST_CASE("an iceberg entry goes out as IOC limit clips, the take-profit resized to the position (Poloniex)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"poloniex", "BTC_USDT_PERP", "5"}, "iceberg");
+  h.start("  slice_algo: iceberg\n  slice_min_notional: \"1\"\n  slice_display_pct: \"40\"\n  protection_timeout: 60s\n");
+  json dec = h.decision("d-ice");
+  dec["price"] = h.connector()->get_mark_price("BTC_USDT_PERP").mark.to_string();
+  h.bus->js_publish("risk.decision.approved", dec, "d-ice");
+  auto full = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.value("qty", "") == "5"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(full);
+  REQUIRE(h.svc->wait_for("\"why\":\"complete\"", 5s));  // the take-profit is resized after the position message
+  const auto acct = h.account();
+  // 40 % of 5 contracts: clips of 2, 2 and 1.
+  for (const char* leg : {"entry", "entry-1", "entry-2"}) CHECK(orders_for(acct, oms::client_order_id("d-ice", leg)) == 1);
+  CHECK(position_of(acct, "BTC_USDT_PERP") == decimal::parse("5"));
+  // One take-profit rests, for the whole position, under the last version's client id.
+  int tps = 0;
+  for (const auto& o : acct.at("open_orders")) {
+    if (o.at("clientId") != oms::client_order_id("d-ice", "tp-2")) continue;
+    ++tps;
+    CHECK(decimal::parse(o.at("qty").get<std::string>()) == decimal::parse("5"));
+  }
+  CHECK(tps == 1);
+  CHECK(acct.at("open_orders").size() == 1);
+}
