@@ -681,9 +681,10 @@ TEST_CASE("slippage and stop guards: a stale decision is refused and nothing is 
 // its real-time pace (1 s of market per second of wall), so 5 s unprotected is 5 s of market risk.
 // The hold is short (1.5 s; the kill comes as soon as the order shows at the venue): each held
 // answer keeps one of venue-sim's HTTP threads asleep, and long ones starved its pool.
-TEST_CASE("SIGKILL between an entry and its ack 50 times: one venue order per client id, protected within 5 s, ledger equal to the venue (Binance)") {
-  PT_NEED_RECORDED_DATA();
-  harness h({"binance", "BTCUSDT", "0.01"}, "chaos");
+// The 50 x SIGKILL chaos of issue 4 on either venue: venue-sim holds each entry's ack, the test
+// kills execution while the order has executed unacknowledged, restarts it, and waits until
+// `is_protected(decision_id)` (the stop for that decision is in place again).
+void chaos_rounds(harness& h, const std::function<bool(const std::string&)>& is_protected) {
   const char* env_rounds = std::getenv("PT_EXEC_CHAOS_ROUNDS");
   const int rounds = env_rounds ? std::max(1, std::atoi(env_rounds)) : 50;
   h.start();
@@ -705,12 +706,9 @@ TEST_CASE("SIGKILL between an entry and its ack 50 times: one venue order per cl
     CHECK(h.svc->kill_hard() == 128 + SIGKILL);
     REQUIRE(h.control->Delete("/sim/faults"));
     h.start();
-    // Protected again: the native stop for this decision is at the venue.
-    const std::string stop_cid = oms::client_order_id(id, "stop");
     bool stopped = false;
     while (!stopped && std::chrono::steady_clock::now() - exposed_from < 15s) {
-      for (const auto& a : binance_open_algos(h.sim->url("binance"), "BTCUSDT"))
-        if (a.value("clientAlgoId", "") == stop_cid) stopped = true;
+      stopped = is_protected(id);
       if (!stopped) std::this_thread::sleep_for(10ms);
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - exposed_from).count();
@@ -719,14 +717,14 @@ TEST_CASE("SIGKILL between an entry and its ack 50 times: one venue order per cl
     REQUIRE(stopped);
     CHECK(ms < 5000);
     CHECK(orders_for(h.account(), cid) == 1);
-    CHECK(position_of(h.account(), "BTCUSDT") == decimal::parse("0.01"));
+    CHECK(position_of(h.account(), h.vc.symbol) == decimal::parse(h.vc.qty));
     // Flat again for the next round, through the service.
     h.bus->js_publish("trade.exit",
-                      {{"exit_id", id + "-x"}, {"correlation_id", "corr"}, {"strategy", "test"}, {"venue", "binance"},
-                       {"symbol", "BTCUSDT"}, {"kind", "close"}, {"reason", "signal_exit"}, {"ts", now_iso()}},
+                      {{"exit_id", id + "-x"}, {"correlation_id", "corr"}, {"strategy", "test"}, {"venue", h.vc.venue},
+                       {"symbol", h.vc.symbol}, {"kind", "close"}, {"reason", "signal_exit"}, {"ts", now_iso()}},
                       id + "-x");
     REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "flat"; }, 20s));
-    CHECK(position_of(h.account(), "BTCUSDT").is_zero());
+    CHECK(position_of(h.account(), h.vc.symbol).is_zero());
   }
   // The ledger agrees with venue-sim: one opened and one closed position per round, nothing seen
   // as a manual intervention, every client id once at the venue.
@@ -740,7 +738,49 @@ TEST_CASE("SIGKILL between an entry and its ack 50 times: one venue order per cl
     INFO(c);
     CHECK(n == 1);
   }
-  std::printf("execution chaos: %d SIGKILLs between send and ack, worst unprotected %.0f ms\n", rounds, worst_ms);
+  std::printf("execution chaos (%s): %d SIGKILLs between send and ack, worst unprotected %.0f ms\n", h.vc.venue, rounds, worst_ms);
+}
+
+TEST_CASE("SIGKILL between an entry and its ack 50 times: one venue order per client id, protected within 5 s, ledger equal to the venue (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "chaos");
+  // Protected again: the native stop for this decision is at the venue.
+  chaos_rounds(h, [&](const std::string& id) {
+    const std::string stop_cid = oms::client_order_id(id, "stop");
+    for (const auto& a : binance_open_algos(h.sim->url("binance"), "BTCUSDT"))
+      if (a.value("clientAlgoId", "") == stop_cid) return true;
+    return false;
+  });
+}
+
+TEST_CASE("SIGKILL between an entry and its ack 50 times with the real guardian: protected within 5 s, ledger equal to the venue (Poloniex)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"poloniex", "BTC_USDT_PERP", "1"}, "chaos_polo");
+  // The guardian runs throughout (its own process and venue connection) and holds the stops.
+  const std::string gcfg = h.dir + "/guardian.yaml";
+  {
+    std::ofstream y(gcfg);
+    y << "bus:\n  url: " << h.nats.url() << "\n"
+      << "heartbeat:\n  interval: 1s\n"
+      << "guardian:\n"
+      << "  venue: poloniex\n"
+      << "  rest_url: " << h.sim->url("poloniex") << "\n"
+      << "  ws_url: ws://127.0.0.1:" << h.sim->port("poloniex_ws") << "/ws/v3/public\n"
+      << "  symbols: [BTC_USDT_PERP]\n"
+      << "  poll_interval: 300ms\n"
+      << "  state_file: " << h.dir << "/guardian-state.json\n";
+  }
+  service_process guardian({GUARDIAN_BIN, "--config", gcfg}, h.dir + "/guardian.log");
+  REQUIRE(guardian.wait_for("guardian started", 30s));
+  // Protected again: the guardian says the decision's stop is armed.
+  chaos_rounds(h, [&](const std::string& id) {
+    const std::string pid = "prot-" + oms::client_order_id(id, "entry");
+    const auto armed = [&](const std::string& s, const json& b) {
+      return s == "guardian.protection" && b.value("protection_id", "") == pid && b.value("state", "") == "armed";
+    };
+    return h.bus->saw(armed) || h.bus->next(armed, 50ms).has_value();
+  });
+  CHECK(guardian.exited(0ms) == -1);  // still running
 }
 
 TEST_CASE("shadow mode decides but sends nothing to the venue (Binance)") {
