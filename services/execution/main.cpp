@@ -257,6 +257,9 @@ struct exec_state_t {
   // adopted and protected once the consumers exist (recover_entries), not waiting for redelivery.
   std::vector<std::pair<json, pv::order>> to_recover;
   std::map<std::string, slice_job> slicing;  // by symbol
+  // The leverage this instance last set per symbol: an entry at the same leverage skips the call
+  // (one or two REST round trips off the decision path). Forgotten on any failure.
+  std::map<std::string, int> leverage_set;
 };
 
 // Holds the connector, the ledger and the bus, and does the blocking work on the actor's thread.
@@ -850,12 +853,17 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
       st.decisions_done.insert(d.id);
       return true;
     }
-    if (c.cfg.enforce_settings && d.leverage && !c.shadow_blocks("leverage", {{"symbol", d.symbol}})) try {
-        const int lev = std::clamp(static_cast<int>(d.leverage->to_double()), 1, c.cfg.leverage);
-        c.venue->set_leverage(d.symbol, lev, c.cfg.margin);
-      } catch (const std::exception& e) {
-        pt::log::warn("leverage not set", {{"symbol", d.symbol}, {"error", e.what()}});
-      }
+    if (c.cfg.enforce_settings && d.leverage) {
+      const int lev = std::clamp(static_cast<int>(d.leverage->to_double()), 1, c.cfg.leverage);
+      const auto known = st.leverage_set.find(d.symbol);
+      if ((known == st.leverage_set.end() || known->second != lev) && !c.shadow_blocks("leverage", {{"symbol", d.symbol}})) try {
+          st.leverage_set.erase(d.symbol);
+          c.venue->set_leverage(d.symbol, lev, c.cfg.margin);
+          st.leverage_set[d.symbol] = lev;
+        } catch (const std::exception& e) {
+          pt::log::warn("leverage not set", {{"symbol", d.symbol}, {"error", e.what()}});
+        }
+    }
     std::vector<oms::child_slice> plan;
     try {
       plan = plan_slices(c, d);
@@ -1402,6 +1410,7 @@ void start_trading(actor_t self, exec_context& c) {
     }
     for (const auto& s : c.cfg.symbols) try {
         c.venue->set_leverage(s, c.cfg.leverage, c.cfg.margin);
+        self->state.leverage_set[s] = c.cfg.leverage;
       } catch (const std::exception& e) {
         pt::log::warn("leverage / margin mode not set", {{"symbol", s}, {"error", e.what()}});
       }

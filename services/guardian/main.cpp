@@ -511,6 +511,9 @@ struct guardian {
             case pg::arm_result::armed:
               pt::log::info("protection armed", {{"protection_id", id}, {"symbol", r.symbol}, {"stop", r.stop->to_string()}});
               break;
+            case pg::arm_result::moved:
+              pt::log::info("protection stop moved", {{"protection_id", id}, {"symbol", r.symbol}, {"stop", r.stop->to_string()}});
+              break;
             case pg::arm_result::refused:
               pt::log::warn("protection refused", {{"protection_id", id}, {"reason", why}});
               break;

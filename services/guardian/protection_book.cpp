@@ -82,7 +82,26 @@ void protection_book::finish(const std::string& id) {
 }
 
 arm_result protection_book::arm(const arm_request& r, std::int64_t now_ms, std::string* why) {
-  if (protections_.count(r.protection_id)) return arm_result::duplicate;
+  if (auto it = protections_.find(r.protection_id); it != protections_.end()) {
+    // The same protection armed again with another stop: execution moved it (a trailing stop,
+    // the kill switch's tightened stop). Applied while still armed; checked against the last mark
+    // at once. A redelivery of the same arm changes nothing.
+    protection& p = it->second;
+    if (p.ph != phase::armed || !r.stop || *r.stop <= decimal::zero() || *r.stop == p.stop ||
+        (r.side && *r.side != p.side))
+      return arm_result::duplicate;
+    const std::optional<decimal> tp = r.take_profit ? r.take_profit : p.take_profit;
+    if (tp && (p.side == pos_side::long_side ? *tp <= *r.stop : *tp >= *r.stop)) {
+      if (why) *why = "moved stop on the wrong side of take_profit";
+      return arm_result::duplicate;
+    }
+    p.stop = *r.stop;
+    p.take_profit = tp;
+    queue(p, "armed", now_ms, "stop moved");
+    outbox_.back().msg_id += ":" + p.stop.to_string();  // one report per move (JetStream dedupes by id)
+    if (auto m = marks_.find(p.symbol); m != marks_.end()) check(p.symbol, m->second.price, now_ms);
+    return arm_result::moved;
+  }
   if (finished_.count(r.protection_id)) return arm_result::finished;
   protection p;
   p.id = r.protection_id;

@@ -58,7 +58,8 @@ struct arm_request {
   std::optional<decimal> take_profit;
 };
 
-enum class arm_result : std::uint8_t { armed, duplicate, finished, refused };
+// moved: an armed protection got a new stop (the same id armed again with another stop_price).
+enum class arm_result : std::uint8_t { armed, duplicate, finished, refused, moved };
 
 // What the engine must send: a reduce-only market order closing `qty` (order unit, > 0).
 struct close_request {

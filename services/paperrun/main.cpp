@@ -74,6 +74,7 @@ struct fleet_view {
   std::set<std::string> pending_decisions;   // approved decision_id without a final entry order state
   std::set<std::string> unprotected;         // symbols opened and not yet armed by the guardian
   std::set<std::string> closing;             // symbols with a trade.exit close (or a guardian trigger) not yet flat
+  std::map<std::string, decimal> moving;  // guardian venues: symbol -> a moved stop not yet armed
   std::uint64_t settle_timeouts = 0;
   // Decision-path latency, from the step request (venue-sim then sends the bar that may complete a
   // decision) to each stage's message arriving here; only while a step is settling.
@@ -86,7 +87,7 @@ struct fleet_view {
     if (stepping) into.push_back(std::chrono::duration<double, std::milli>(steady::now() - step_started).count());
   }
   [[nodiscard]] std::size_t in_flight() const {
-    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size();
+    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size();
   }
 };
 
@@ -135,6 +136,9 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       ++v->exits;
       const auto sym = b.value("symbol", "");
       if (position_open(sym) && b.value("kind", "") == "close") v->closing.insert(sym);
+      // A trailed stop: on guardian venues the step waits for the guardian's armed at the new stop.
+      if (guardian_protects && position_open(sym) && b.contains("new_stop") && b["new_stop"].is_string())
+        if (auto ns = decimal::try_parse(b["new_stop"].get<std::string>())) v->moving[sym] = *ns;
     } else if (s == "risk.decision.approved") {
       ++v->approved;
       v->sample(v->lat_decision);
@@ -160,6 +164,9 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       const auto state = b.value("state", "");
       const auto sym = b.value("symbol", "");
       if (state == "armed" || state == "failed") v->unprotected.erase(sym);
+      if (auto m = v->moving.find(sym); m != v->moving.end() && (state == "failed" || state == "closed" || state == "released" ||
+                                                                 (state == "armed" && b.value("stop_price", "") == m->second.to_string())))
+        v->moving.erase(m);
       // Only while the position is still open: a venue-side take-profit may have made it flat
       // first, and the guardian's late report must not hold the run.
       if (state == "triggered" && position_open(sym)) v->closing.insert(sym);
@@ -180,6 +187,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       if (!is_open) {
         v->unprotected.erase(sym);
         v->closing.erase(sym);
+        v->moving.erase(sym);
       }
       v->positions[sym] = b;
     }
@@ -338,11 +346,12 @@ class conductor {
     ++view_->settle_timeouts;
     pt::log::warn("the fleet did not settle within settle_timeout; stepping on",
                   {{"proposals", view_->pending_proposals.size()}, {"decisions", view_->pending_decisions.size()},
-                   {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}});
+                   {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}, {"moving", view_->moving.size()}});
     // What is still pending then is forgotten: one lost message must not slow every later step.
     view_->pending_proposals.clear();
     view_->pending_decisions.clear();
     view_->unprotected.clear();
+    view_->moving.clear();
     view_->closing.clear();
   }
 

@@ -235,3 +235,33 @@ TEST_CASE("restart from the state file keeps protections, finished ids, kill swi
   CHECK_THROWS_AS(r.from_json(nlohmann::json::array()), state_error);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("the same protection armed with another stop moves it (a trailing stop), checked against the last mark") {
+  protection_book b("poloniex");
+  REQUIRE(b.arm(long_arm("p1", "100", "150"), 0) == arm_result::armed);
+  CHECK(b.on_mark("BTC_USDT_PERP", d("110"), 1).empty());
+  // Trailed up to 105: reported armed with the new stop, under its own message id.
+  CHECK(b.arm(long_arm("p1", "105", "150"), 2) == arm_result::moved);
+  CHECK(b.protections().at("p1").stop == d("105"));
+  CHECK(b.outbox().back().body.at("stop_price") == "105");
+  CHECK(b.outbox().back().msg_id == "p1:armed:105");
+  CHECK(b.arm(long_arm("p1", "105", "150"), 3) == arm_result::duplicate);  // redelivered move
+  // 106 is above the moved stop; 105 reaches it.
+  CHECK(b.on_mark("BTC_USDT_PERP", d("106"), 4).empty());
+  CHECK(b.on_mark("BTC_USDT_PERP", d("105"), 5) == std::vector<std::string>{"p1"});
+  // Once triggered, a late move changes nothing.
+  CHECK(b.arm(long_arm("p1", "108", "150"), 6) == arm_result::duplicate);
+  CHECK(b.protections().at("p1").stop == d("105"));
+}
+
+TEST_CASE("a move past the last mark triggers at once, and one past the take-profit is refused") {
+  protection_book b("poloniex");
+  REQUIRE(b.arm(long_arm("p1", "100", "150"), 0) == arm_result::armed);
+  CHECK(b.on_mark("BTC_USDT_PERP", d("120"), 1).empty());
+  std::string why;
+  CHECK(b.arm(long_arm("p1", "160", "150"), 2, &why) == arm_result::duplicate);
+  CHECK(why == "moved stop on the wrong side of take_profit");
+  CHECK(b.protections().at("p1").stop == d("100"));
+  CHECK(b.arm(long_arm("p1", "121", "150"), 3) == arm_result::moved);  // above the mark of 120
+  CHECK(states(b).back() == "triggered");
+}
