@@ -5,6 +5,7 @@
 #      default start): nats and postgres up, venue-sim in lockstep, the five trading services
 #      running under the supervisor, the final report PASS (> 0 trades, every entry protected
 #      within 2 s from the ledger, equity equal to venue-sim's), a clean stop, no port left open.
+#   1b. The same window a second time ends with the same equity and trades (reproducible replay).
 #   2. The backbone mode (POLYTRADE_MANIFEST): the supervisor and the example, health printed.
 # Without ../shared/data (or $POLYTRADE_DATA) the paper part is skipped with a line saying so.
 set -uo pipefail
@@ -56,6 +57,17 @@ if [[ -d "$data/freqtrade_marketlab" ]]; then
   grep -q "\[infra\] stopped cleanly" <<<"$out" || fail "no clean stop"
   ports_closed "$POLYTRADE_NATS_PORT" "$POLYTRADE_PG_PORT" "$POLYTRADE_SIM_PORT" $((POLYTRADE_SIM_PORT + 1)) $((POLYTRADE_SIM_PORT + 90))
   echo "paper run OK: $(grep -E '^trades|^protected|^equity: fleet|^closed trades' <<<"$out" | tr '\n' ';')"
+  # 3. Reproducible: the same window again (fresh servers, fresh ledger) ends with the same equity
+  #    to the last digit and the same trades. FLEET_TEST_REPEAT=0 skips it.
+  if [[ "${FLEET_TEST_REPEAT:-1}" != 0 ]]; then
+    first=$(grep -E '^equity: fleet|^closed trades|^\{"approved"' <<<"$out")
+    out=$(POLYTRADE__PAPERRUN__STEPS=${FLEET_TEST_STEPS:-720} POLYTRADE__PAPERRUN__SUMMARY_EVERY=240 bash deploy/main.sh 2>&1)
+    rc=$?
+    ((rc == 0)) || fail "the second paper run exited with $rc"
+    second=$(grep -E '^equity: fleet|^closed trades|^\{"approved"' <<<"$out")
+    [[ "$first" == "$second" ]] || fail "the second run differs from the first: [$first] vs [$second]"
+    echo "reproducible: the second run ended the same ($(head -1 <<<"$second"))"
+  fi
 else
   echo "SKIP paper run: no recorded data in $data"
 fi

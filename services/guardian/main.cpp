@@ -46,6 +46,10 @@ struct guardian_config {
   std::chrono::milliseconds stale_after{5000};
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::milliseconds status_interval{1000};
+  // Paper (lockstep replay): a guardian.status right after each stream mark, with the venue time of
+  // the newest mark per symbol and the symbols whose stop has triggered, so the conductor can wait
+  // until the guardian has judged a step before moving the market on (a reproducible run).
+  bool status_on_mark = false;
   std::string state_file = "guardian-state.json";
   bool ledger = false;
   // Binance only: the countdownCancelAll dead-man switch; 0 = off. Heartbeat every third of it.
@@ -65,7 +69,7 @@ std::string env_or_empty(const char* name) {
 guardian_config read_config(const pt::config::document& c) {
   guardian_config g;
   c.require_only("guardian", {"venue", "mode", "rest_url", "ws_url", "symbols", "stale_after", "poll_interval",
-                              "status_interval", "state_file", "deadman_countdown"});
+                              "status_interval", "state_file", "deadman_countdown", "status_on_mark"});
   g.venue = c.get_enum("guardian.venue", {"poloniex", "binance"}, g.venue);
   g.mode = c.get_enum("guardian.mode", {"paper", "live"}, g.mode);
   g.rest_url = c.get_string("guardian.rest_url", "");
@@ -74,6 +78,7 @@ guardian_config read_config(const pt::config::document& c) {
   g.stale_after = c.get_duration("guardian.stale_after", 100ms, 1h, g.stale_after);
   g.poll_interval = c.get_duration("guardian.poll_interval", 100ms, 1min, g.poll_interval);
   g.status_interval = c.get_duration("guardian.status_interval", 100ms, 1min, g.status_interval);
+  g.status_on_mark = c.get_bool("guardian.status_on_mark", g.status_on_mark);
   g.state_file = c.get_string("guardian.state_file", g.state_file);
   if (c.has("guardian.deadman_countdown")) {
     const std::string raw = c.get_string("guardian.deadman_countdown");
@@ -306,15 +311,19 @@ struct guardian {
     }
   }
 
-  void on_mark(const std::string& symbol, pv::decimal mark) {
+  // `venue_ms`: the mark's own time (market time under a replay); 0 from a REST poll.
+  void on_mark(const std::string& symbol, pv::decimal mark, std::int64_t venue_ms = 0) {
     std::vector<std::string> hit;
     {
       std::lock_guard lock(mu);
       hit = book.on_mark(symbol, mark, wall_ms());
+      if (venue_ms > 0) mark_times[symbol] = std::max(mark_times[symbol], venue_ms);
     }
     for (const auto& id : hit) pt::log::warn("protection triggered", {{"protection_id", id}, {"symbol", symbol}, {"mark", mark.to_string()}});
     if (!hit.empty()) poke();
+    if (cfg.status_on_mark && venue_ms > 0) publish_status(wall_ms());
   }
+  std::map<std::string, std::int64_t> mark_times;  // guarded by mu: newest stream mark's venue time
 
   void publish_status(std::int64_t now) {
     pg::status_view s;
@@ -323,6 +332,16 @@ struct guardian {
       s = book.status(now, cfg.stale_after.count(), cfg.symbols);
     }
     nlohmann::json j{{"venue", cfg.venue}, {"mark_fresh", s.mark_fresh}, {"armed", s.armed}, {"ts", iso(now)}};
+    {
+      std::lock_guard lock(mu);
+      nlohmann::json times = nlohmann::json::object();
+      for (const auto& [sym, t] : mark_times) times[sym] = t;
+      j["mark_times"] = std::move(times);
+      nlohmann::json triggered = nlohmann::json::array();
+      for (const auto& [id, p] : book.protections())
+        if (p.ph != pg::phase::armed) triggered.push_back(p.symbol);
+      j["triggered"] = std::move(triggered);
+    }
     if (s.stale_symbols.size() > 256) s.stale_symbols.resize(256);
     j["stale_symbols"] = s.stale_symbols;
     (void)bus->publish("guardian.status", j);  // core: newest wins; a failure is counted by the bus
@@ -610,7 +629,7 @@ int main(int argc, char** argv) {
       pv::public_handlers h;
       std::weak_ptr<guardian> wg = g;
       h.on_mark_price = [wg](const pv::mark_price& m) {
-        if (auto gg = wg.lock()) gg->on_mark(m.symbol, m.mark);
+        if (auto gg = wg.lock()) gg->on_mark(m.symbol, m.mark, m.time);
       };
       g->venue->subscribe_public(sub, h);
     }

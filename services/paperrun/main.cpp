@@ -51,6 +51,7 @@ struct run_config {
   std::vector<std::string> services{"marketdata", "signal", "risk", "execution", "guardian"};
   std::string report_file;
   std::chrono::milliseconds protection_limit{2000};
+  bool wait_guardian_marks = false;  // see fleet_view::wait_guardian_marks
 };
 
 // Everything the collector actor learns from the bus; read by the stepping thread under the mutex.
@@ -75,6 +76,13 @@ struct fleet_view {
   std::set<std::string> unprotected;         // symbols opened and not yet armed by the guardian
   std::set<std::string> closing;             // symbols with a trade.exit close (or a guardian trigger) not yet flat
   std::map<std::string, decimal> moving;  // guardian venues: symbol -> a moved stop not yet armed
+  // wait_guardian_marks: the step is not settled until the guardian has judged the step's last
+  // mark of every traded symbol (guardian.status mark_times >= venue-sim's last_event_ms). Without
+  // it a stop could trigger after the market moved on, and two runs could close at other prices.
+  bool wait_guardian_marks = false;
+  std::vector<std::string> guardian_symbols;
+  std::int64_t step_last_event_ms = 0;
+  std::map<std::string, std::int64_t> guardian_marks;  // symbol -> newest mark time the guardian judged
   std::uint64_t settle_timeouts = 0;
   // Decision-path latency, from the step request (venue-sim then sends the bar that may complete a
   // decision) to each stage's message arriving here; only while a step is settling.
@@ -87,7 +95,13 @@ struct fleet_view {
     if (stepping) into.push_back(std::chrono::duration<double, std::milli>(steady::now() - step_started).count());
   }
   [[nodiscard]] std::size_t in_flight() const {
-    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size();
+    std::size_t lagging = 0;
+    if (wait_guardian_marks && step_last_event_ms > 0)
+      for (const auto& s : guardian_symbols) {
+        const auto it = guardian_marks.find(s);
+        if (it == guardian_marks.end() || it->second < step_last_event_ms) ++lagging;
+      }
+    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size() + lagging;
   }
 };
 
@@ -119,6 +133,19 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
     }
     if (s == "risk.metrics") {
       v->metrics = e.body;
+      return;
+    }
+    if (s == "guardian.status") {
+      if (e.body.contains("mark_times") && e.body["mark_times"].is_object())
+        for (const auto& [sym, t] : e.body["mark_times"].items())
+          if (t.is_number_integer()) v->guardian_marks[sym] = std::max(v->guardian_marks[sym], t.get<std::int64_t>());
+      // A stop that triggered on this step's mark: a close in flight, waited for like any other.
+      if (e.body.contains("triggered") && e.body["triggered"].is_array())
+        for (const auto& sym : e.body["triggered"])
+          if (sym.is_string()) {
+            const auto it = v->positions.find(sym.get<std::string>());
+            if (it != v->positions.end() && it->second.value("side", "flat") != "flat") v->closing.insert(sym.get<std::string>());
+          }
       return;
     }
     v->last_decision_msg = steady::now();
@@ -197,7 +224,8 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
 run_config read_config(const pt::config::document& c) {
   run_config r;
   c.require_only("paperrun", {"control_url", "protocol", "venue", "symbols", "step", "steps", "quiet", "settle_timeout",
-                              "start_timeout", "summary_every", "services", "report_file", "protection_limit"});
+                              "start_timeout", "summary_every", "services", "report_file", "protection_limit",
+                              "wait_guardian_marks"});
   r.control_url = c.get_string("paperrun.control_url", r.control_url);
   r.protocol = c.get_enum("paperrun.protocol", {"poloniex", "binance"}, r.protocol);
   r.venue = c.get_string("paperrun.venue", r.protocol);
@@ -218,6 +246,7 @@ run_config read_config(const pt::config::document& c) {
   if (c.has("paperrun.services")) r.services = c.get_string_list("paperrun.services");
   r.report_file = c.get_string("paperrun.report_file", "");
   r.protection_limit = c.get_duration("paperrun.protection_limit", 1ms, 60s, r.protection_limit);
+  r.wait_guardian_marks = c.get_bool("paperrun.wait_guardian_marks", r.wait_guardian_marks);
   return r;
 }
 
@@ -249,6 +278,10 @@ class conductor {
         view_->step_started = steady::now();
       }
       auto st = control("POST", "/sim/clock", json{{"step_ms", step_ms}}.dump());
+      {
+        std::lock_guard lock(view_->mu);
+        view_->step_last_event_ms = st.value("last_event_ms", std::int64_t{0});
+      }
       ++done;
       settle();
       {
@@ -535,10 +568,12 @@ int main(int argc, char** argv) {
   std::thread worker;
   const int rc = pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {
     auto view = std::make_shared<fleet_view>();
+    view->wait_guardian_marks = cfg.wait_guardian_marks && cfg.protocol == "poloniex";
+    view->guardian_symbols = cfg.symbols;
     auto actor = rt.system().spawn(collector, view, cfg.step, cfg.protocol == "poloniex");
     rt.manage(actor);
     if (auto err = rt.bus().ensure_fleet_streams()) throw std::runtime_error("jetstream: " + pt::bus::describe(err));
-    for (const auto& s : {"health.heartbeat.*", "exec.account", "risk.metrics", "signal.*.*"})
+    for (const auto& s : {"health.heartbeat.*", "exec.account", "risk.metrics", "signal.*.*", "guardian.status"})
       if (auto sub = rt.bus().subscribe(s, actor); !sub) throw std::runtime_error(std::string("subscribe ") + s);
     if (auto sub = rt.bus().subscribe("md." + cfg.venue + ".*.bar." + cfg.step, actor); !sub)
       throw std::runtime_error("subscribe bars");

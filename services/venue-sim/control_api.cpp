@@ -14,6 +14,7 @@ json status_json(world& w, bool detail) {
          {"market_time_ms", w.market_now()},
          {"server_time_ms", w.server_now()},
          {"replay_events", w.replay_events()},
+         {"last_event_ms", w.last_event_time()},
          {"replay_exhausted", w.replay_exhausted()},
          {"pace", replay::to_string(w.clock().mode())}};
   if (!detail) return j;

@@ -306,6 +306,7 @@ void world::run(std::stop_token stop) {
         }
       }
       market_now_ = std::max(market_now_.load(), *next);
+      if (!moved.empty()) last_event_ = *next;
       for (auto& e : events_)
         if (e.on_market)
           for (const auto& [p, syms] : moved) e.on_market(p, syms);

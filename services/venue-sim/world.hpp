@@ -117,6 +117,9 @@ class world {
   // Lockstep: advance the market to t (the replay thread catches up before this returns).
   std::int64_t advance_to(std::int64_t t);
   [[nodiscard]] std::int64_t replay_events() const { return events_done_.load(); }
+  // Market time of the newest replayed event (what the last stream pushes were stamped with);
+  // market_now() may be past it after a lockstep step that ends between events.
+  [[nodiscard]] std::int64_t last_event_time() const { return last_event_.load(); }
   // Every recorded event has been replayed; the market stands still from here.
   [[nodiscard]] bool replay_exhausted() const { return exhausted_.load(); }
 
@@ -145,6 +148,7 @@ class world {
   std::jthread countdown_thread_;
   std::atomic<std::int64_t> events_done_{0};
   std::atomic<std::int64_t> market_now_{0};
+  std::atomic<std::int64_t> last_event_{0};
   std::atomic<bool> exhausted_{false};
 };
 
