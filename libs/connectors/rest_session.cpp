@@ -89,7 +89,10 @@ http_response rest_session::call(const builder& build, venue::request_kind kind,
     ++stats_.requests;
     http_response resp = http_.send(req);
     const auto now = wall_now();
-    for (const auto& [name, value] : resp.headers) limiter_->update_from_header(name, value, now);
+    // Another host of the venue (Binance's spot host for a wallet read) has budgets of its own:
+    // its headers and bans must not throttle this session's calls (stops, closes).
+    if (!absolute)
+      for (const auto& [name, value] : resp.headers) limiter_->update_from_header(name, value, now);
 
     venue::outcome o;
     o.transport = resp.transport;
@@ -99,7 +102,7 @@ http_response rest_session::call(const builder& build, venue::request_kind kind,
     const venue::decision d = policy_.decide(config_.venue, kind, o, attempt, rng_);
     if (d.detail.rate_limited) {
       ++stats_.rate_limited;
-      limiter_->ban_until(core::timestamp::from_nanos(now.nanos() + d.delay.count()));
+      if (!absolute) limiter_->ban_until(core::timestamp::from_nanos(now.nanos() + d.delay.count()));
     }
     if (d.detail.resync_clock) {
       skew_.request_resync();

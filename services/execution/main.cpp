@@ -253,6 +253,7 @@ struct exec_state_t {
   std::string hold_reason;
   bool self_check_hold = false;  // the start-up self-check failed; re-run until it passes
   std::string self_check_reason;
+  std::string self_check_codes;  // the failing checks' codes when the alert was raised
   // Entries found at the venue at start whose ack a killed instance never saw: (decision, order),
   // adopted and protected once the consumers exist (recover_entries), not waiting for redelivery.
   std::vector<std::pair<json, pv::order>> to_recover;
@@ -559,6 +560,7 @@ void guardian_msg(exec_context& c, const position_ctx& p, const char* action, co
          {"action", action},
          {"position_side", p.side == pv::side::buy ? "long" : "short"},
          {"stop_price", udec(p.plan.stop_price())},
+         {"stop_version", p.stop_version},
          {"ts", iso_now()}};
   if (p.plan.take_profit()) j["take_profit"] = udec(*p.plan.take_profit());
   c.js("guardian.protect", j, msg_id);
@@ -988,6 +990,19 @@ void on_slice(actor_t self, exec_context& c, const std::string& symbol, const st
   if (pit == st.positions.end() || pit->second->decision_id != d.id) return stop("the position is no longer open");
   if (st.kill_active) return stop("kill switch active");
   auto p = pit->second;
+  // Only onto a protected position: not before its stop is confirmed (wait a little), never while
+  // it is being closed.
+  if (p->plan.phase() != oms::plan_phase::protected_ && p->plan.phase() != oms::plan_phase::unprotected)
+    return stop("the position is being closed");
+  if (!p->plan.is_protected()) {
+    self->delayed_send(self, std::chrono::milliseconds(200), slice_atom::value, symbol, d.id);
+    return;
+  }
+  // The venue must still hold exactly this position: a stop or take-profit may have filled before
+  // its report arrived here, and a child must never open a new, unprotected position.
+  const decimal expected = p->side == pv::side::buy ? p->qty : -p->qty;
+  if (const decimal held = c.position_qty(symbol); held != expected)
+    return stop("the venue holds " + held.to_string() + ", not the position's " + expected.to_string());
   const oms::child_slice child = job.plan[job.next];
   const std::string cid = oms::client_order_id(d.id, "entry-" + std::to_string(child.index));
   const std::optional<decimal> ref = d.price ? d.price : std::optional<decimal>(p->entry_price);
@@ -995,7 +1010,12 @@ void on_slice(actor_t self, exec_context& c, const std::string& symbol, const st
   const char* type = r.type == pv::order_type::market ? "market" : "limit";
   std::optional<pv::order> o = c.venue->query_order(symbol, cid);
   if (!o) {
-    if (const auto refuse = entry_guard(c, d); !refuse.empty()) {
+    // The guard against the stop in force (it may have trailed) and, without a decision price,
+    // against the position's entry price.
+    decision_view now = d;
+    now.stop = p->plan.stop_price();
+    if (!now.price) now.price = p->entry_price;
+    if (const auto refuse = entry_guard(c, now); !refuse.empty()) {
       c.order_msg(rejected_order(r), d.id, type, refuse);
       return stop(refuse);
     }
@@ -1024,6 +1044,14 @@ void on_slice(actor_t self, exec_context& c, const std::string& symbol, const st
   c.flush();
   c.position_msg(symbol, p->side == pv::side::buy ? "long" : "short", p->qty, p->entry_price, decimal{}, decimal{},
                  d.id + "-added-" + std::to_string(child.index));
+  // The stop may have filled while the child was out: then the child opened a position of its
+  // own. Said loudly; check_flat and reconciliation settle the rest.
+  if (const decimal held = c.position_qty(symbol); held != (p->side == pv::side::buy ? p->qty : -p->qty)) {
+    c.alert("EXEC_SLICE_MISMATCH", "after a child of " + d.id + " the venue holds " + held.to_string() + " " + symbol +
+                                       ", the position is " + p->qty.to_string(),
+            {{"symbol", symbol}, {"decision_id", d.id}});
+    return stop("the venue position differs after a child");
+  }
   // Guardian venues: the take-profit is a reduce-only limit of the position's size; replace it.
   if (c.cfg.protection != "native" && p->plan.take_profit() && p->plan.take_profit_in_place() &&
       !c.shadow_blocks("cancel", {{"client_id", p->tp_cid}})) {
@@ -1384,19 +1412,23 @@ void run_self_check(actor_t self, exec_context& c) {
     st.self_check_reason.clear();
     return;
   }
-  std::string reason;
+  std::string reason, codes;
   for (const auto& b : blocking) reason += (reason.empty() ? "" : "; ") + b;
+  for (const auto& r : report.checks)
+    if (r.status == pv::check_status::fail || r.status == pv::check_status::unverifiable) codes += r.code + " ";
   if (c.cfg.shadow) {
     // Shadow mode sends nothing, so there is nothing to hold; its settings are not enforced either,
     // so a settings difference is expected. Reported, not held: the decisions stay visible.
     pt::log::warn("self-check failed; shadow mode sends nothing, so entries are not held", {{"reason", reason}});
     return;
   }
-  if (!st.self_check_hold || reason != st.self_check_reason)
+  // One alert per set of failing checks, not one per re-run (details such as the offset change).
+  if (!st.self_check_hold || codes != st.self_check_codes)
     c.alert("EXEC_SELF_CHECK_FAILED", "new entries held: the self-check failed: " + reason,
             {{"run_id", run_id}, {"checks", report.to_json()}});
   st.self_check_hold = true;
   st.self_check_reason = reason;
+  st.self_check_codes = codes;
   self->delayed_send(self, c.cfg.self_check_retry, selfcheck_atom::value);
 }
 
@@ -1483,7 +1515,12 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
         }
       },
       [=](selfcheck_atom) {
-        if (self->state.self_check_hold) run_self_check(self, *ctx);
+        try {
+          if (self->state.self_check_hold) run_self_check(self, *ctx);
+        } catch (const std::exception& e) {
+          pt::log::error("self-check re-run failed; trying again later", {{"error", e.what()}});
+          self->delayed_send(self, ctx->cfg.self_check_retry, selfcheck_atom::value);
+        }
       },
       [=](tick_atom) {
         self->delayed_send(self, ctx->cfg.account_interval, tick_atom::value);

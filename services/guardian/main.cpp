@@ -525,6 +525,7 @@ struct guardian {
             r.side = b.at("position_side").get<std::string>() == "long" ? pg::pos_side::long_side : pg::pos_side::short_side;
           if (b.contains("stop_price")) r.stop = pv::decimal::parse(b.at("stop_price").get<std::string>());
           if (b.contains("take_profit")) r.take_profit = pv::decimal::parse(b.at("take_profit").get<std::string>());
+          if (b.contains("stop_version")) r.stop_version = b.at("stop_version").get<std::int64_t>();
           std::string why;
           switch (book.arm(r, now, &why)) {
             case pg::arm_result::armed:
@@ -532,6 +533,9 @@ struct guardian {
               break;
             case pg::arm_result::moved:
               pt::log::info("protection stop moved", {{"protection_id", id}, {"symbol", r.symbol}, {"stop", r.stop->to_string()}});
+              break;
+            case pg::arm_result::move_refused:
+              pt::log::warn("stop move refused", {{"protection_id", id}, {"reason", why}});
               break;
             case pg::arm_result::refused:
               pt::log::warn("protection refused", {{"protection_id", id}, {"reason", why}});

@@ -90,11 +90,16 @@ arm_result protection_book::arm(const arm_request& r, std::int64_t now_ms, std::
     if (p.ph != phase::armed || !r.stop || *r.stop <= decimal::zero() || *r.stop == p.stop ||
         (r.side && *r.side != p.side))
       return arm_result::duplicate;
+    if (r.stop_version && *r.stop_version <= p.stop_version) return arm_result::duplicate;  // an older arm
     const std::optional<decimal> tp = r.take_profit ? r.take_profit : p.take_profit;
     if (tp && (p.side == pos_side::long_side ? *tp <= *r.stop : *tp >= *r.stop)) {
       if (why) *why = "moved stop on the wrong side of take_profit";
-      return arm_result::duplicate;
+      // Answered (with the stop kept), so the sender does not wait for an armed that never comes.
+      queue(p, "armed", now_ms, "move refused: stop past the take-profit; stop kept");
+      outbox_.back().msg_id += ":refused:" + r.stop->to_string();
+      return arm_result::move_refused;
     }
+    if (r.stop_version) p.stop_version = *r.stop_version;
     p.stop = *r.stop;
     p.take_profit = tp;
     queue(p, "armed", now_ms, "stop moved");
@@ -110,6 +115,7 @@ arm_result protection_book::arm(const arm_request& r, std::int64_t now_ms, std::
   p.symbol = r.symbol;
   if (r.side) p.side = *r.side;
   if (r.stop) p.stop = *r.stop;
+  p.stop_version = r.stop_version.value_or(0);
   p.take_profit = r.take_profit;
   p.armed_at_ms = now_ms;
   std::string reason;
@@ -304,7 +310,8 @@ nlohmann::json protection_book::to_json() const {
                      {"attempt", p.attempt},
                      {"order_live", p.order_live},
                      {"flat_polls", p.flat_polls},
-                     {"armed_at_ms", p.armed_at_ms}};
+                     {"armed_at_ms", p.armed_at_ms},
+                     {"stop_version", p.stop_version}};
     if (p.take_profit) j["take_profit"] = p.take_profit->to_string();
     ps.push_back(std::move(j));
   }
@@ -340,6 +347,7 @@ void protection_book::from_json(const nlohmann::json& j) {
       p.order_live = x.at("order_live").get<bool>();
       p.flat_polls = x.at("flat_polls").get<int>();
       p.armed_at_ms = x.at("armed_at_ms").get<std::int64_t>();
+      p.stop_version = x.value("stop_version", std::int64_t{0});
       ps.emplace(p.id, p);
     }
     std::deque<report> ob;

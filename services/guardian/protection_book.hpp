@@ -46,6 +46,7 @@ struct protection {
   int flat_polls = 0;          // consecutive polls with the venue flat (armed only)
   int open_polls_after_order = 0;
   std::int64_t armed_at_ms = 0;
+  std::int64_t stop_version = 0;  // of the stop in force
 };
 
 struct arm_request {
@@ -56,10 +57,14 @@ struct arm_request {
   std::optional<pos_side> side;
   std::optional<decimal> stop;
   std::optional<decimal> take_profit;
+  // Execution's stop version (0 = the entry's stop, N = the Nth move). A move older than the stop
+  // in force (a redelivered earlier arm) is ignored, so a redelivery can never loosen a stop.
+  std::optional<std::int64_t> stop_version;
 };
 
 // moved: an armed protection got a new stop (the same id armed again with another stop_price).
-enum class arm_result : std::uint8_t { armed, duplicate, finished, refused, moved };
+// move_refused: a move the book does not apply (stop past the take-profit); reported, stop kept.
+enum class arm_result : std::uint8_t { armed, duplicate, finished, refused, moved, move_refused };
 
 // What the engine must send: a reduce-only market order closing `qty` (order unit, > 0).
 struct close_request {

@@ -191,8 +191,11 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       const auto state = b.value("state", "");
       const auto sym = b.value("symbol", "");
       if (state == "armed" || state == "failed") v->unprotected.erase(sym);
+      // The guardian's answer to the move: armed at the new stop, or armed with the stop kept
+      // (a refused move), or the protection ended.
       if (auto m = v->moving.find(sym); m != v->moving.end() && (state == "failed" || state == "closed" || state == "released" ||
-                                                                 (state == "armed" && b.value("stop_price", "") == m->second.to_string())))
+                                                                 (state == "armed" && (b.value("stop_price", "") == m->second.to_string() ||
+                                                                                       b.value("detail", "").rfind("move refused", 0) == 0))))
         v->moving.erase(m);
       // Only while the position is still open: a venue-side take-profit may have made it flat
       // first, and the guardian's late report must not hold the run.

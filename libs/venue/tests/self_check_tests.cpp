@@ -164,7 +164,10 @@ TEST_CASE("self-check: account settings that differ from the configuration fail"
   lev.settings["ETH_USDT_PERP"].value->leverage = 20;
   const auto r = evaluate(lev, expect());
   CHECK(result_of(r, "SYMBOL_SETTINGS").status == check_status::fail);
-  CHECK(result_of(r, "SYMBOL_SETTINGS").detail.find("ETH_USDT_PERP: leverage 20x, expected 3x") != std::string::npos);
+  CHECK(result_of(r, "SYMBOL_SETTINGS").detail.find("ETH_USDT_PERP: leverage 20x, above the configured 3x") != std::string::npos);
+  auto lower = healthy();
+  lower.settings["ETH_USDT_PERP"].value->leverage = 2;  // an entry's lower leverage: safe
+  CHECK(status_of(lower, "SYMBOL_SETTINGS") == check_status::pass);
 
   auto iso = healthy();
   iso.settings["BTC_USDT_PERP"].value->mode = margin_mode::isolated;

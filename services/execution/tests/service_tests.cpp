@@ -926,6 +926,16 @@ TEST_CASE("an iceberg entry goes out as IOC limit clips, the take-profit resized
   json dec = h.decision("d-ice");
   dec["price"] = h.connector()->get_mark_price("BTC_USDT_PERP").mark.to_string();
   h.bus->js_publish("risk.decision.approved", dec, "d-ice");
+  // The test plays the guardian: the later clips wait until the stop is confirmed armed.
+  auto arm = h.bus->next([](const std::string& s, const json& b) { return s == "guardian.protect" && b.value("action", "") == "arm"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(arm);
+  CHECK_FALSE(h.bus->saw([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.value("qty", "") == "4"; }));
+  h.bus->js_publish("guardian.protection",
+                    {{"protection_id", arm->second.at("protection_id")}, {"venue", "poloniex"}, {"symbol", "BTC_USDT_PERP"},
+                     {"state", "armed"}, {"position_side", "long"}, {"stop_price", arm->second.at("stop_price")},
+                     {"ts", now_iso()}},
+                    arm->second.at("protection_id").get<std::string>() + ":armed");
   auto full = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.value("qty", "") == "5"; }, 20s);
   INFO(h.svc->output());
   REQUIRE(full);

@@ -259,9 +259,32 @@ TEST_CASE("a move past the last mark triggers at once, and one past the take-pro
   REQUIRE(b.arm(long_arm("p1", "100", "150"), 0) == arm_result::armed);
   CHECK(b.on_mark("BTC_USDT_PERP", d("120"), 1).empty());
   std::string why;
-  CHECK(b.arm(long_arm("p1", "160", "150"), 2, &why) == arm_result::duplicate);
+  CHECK(b.arm(long_arm("p1", "160", "150"), 2, &why) == arm_result::move_refused);
   CHECK(why == "moved stop on the wrong side of take_profit");
   CHECK(b.protections().at("p1").stop == d("100"));
+  // Answered, with the stop kept, so the sender does not wait for an armed that never comes.
+  CHECK(b.outbox().back().body.at("stop_price") == "100");
+  CHECK(b.outbox().back().body.at("detail").get<std::string>().rfind("move refused", 0) == 0);
   CHECK(b.arm(long_arm("p1", "121", "150"), 3) == arm_result::moved);  // above the mark of 120
   CHECK(states(b).back() == "triggered");
+}
+
+TEST_CASE("a redelivered older arm never loosens a moved stop (stop_version)") {
+  protection_book b("poloniex");
+  auto v = [](const char* stop, std::int64_t version) {
+    auto r = long_arm("p1", stop, "150");
+    r.stop_version = version;
+    return r;
+  };
+  REQUIRE(b.arm(v("100", 0), 0) == arm_result::armed);
+  CHECK(b.arm(v("110", 2), 1) == arm_result::moved);
+  CHECK(b.arm(v("105", 1), 2) == arm_result::duplicate);  // move 1 redelivered after move 2
+  CHECK(b.arm(v("100", 0), 3) == arm_result::duplicate);  // the entry's arm redelivered
+  CHECK(b.protections().at("p1").stop == d("110"));
+  CHECK(b.arm(v("112", 3), 4) == arm_result::moved);
+  // The version survives a restart (state file).
+  protection_book r("poloniex");
+  r.from_json(b.to_json());
+  CHECK(r.arm(v("111", 3), 5) == arm_result::duplicate);
+  CHECK(r.protections().at("p1").stop == d("112"));
 }
