@@ -798,8 +798,9 @@ std::vector<oms::child_slice> plan_slices(exec_context& c, const decision_view& 
   return {};
 }
 
-// One child of a sliced entry: market for TWAP / VWAP; an IOC limit at the slippage cap for an
-// iceberg clip (it never rests, so the book never shows more than one clip).
+// An entry order, whole or one child of a sliced entry: market; an iceberg clip with a reference
+// price is an IOC limit at the slippage cap (it never rests, so the book never shows more than
+// one clip).
 pv::order_request child_request(exec_context& c, const decision_view& d, const oms::child_slice& child, const std::string& cid,
                                 std::optional<decimal> ref) {
   pv::order_request r;
@@ -836,13 +837,7 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
   // The venue is consulted first: a redelivery after a crash finds the order instead of sending again.
   std::optional<pv::order> o = c.venue->query_order(d.symbol, d.cid);
   if (!o) {
-    pv::order_request r;
-    r.symbol = d.symbol;
-    r.client_id = d.cid;
-    r.s = d.side;
-    r.type = pv::order_type::market;
-    r.qty = d.qty;
-    r.mode = c.cfg.margin;
+    pv::order_request r = child_request(c, d, {0, d.qty, std::chrono::milliseconds(0)}, d.cid, std::nullopt);  // whole, at market
     std::string refuse;
     if (st.kill_active) refuse = "kill switch active";
     else if (st.hold_entries) refuse = "entries held by reconciliation: " + st.hold_reason;
