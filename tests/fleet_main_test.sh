@@ -54,6 +54,9 @@ if [[ -d "$data/freqtrade_marketlab" ]]; then
   grep -Eq "^protected within 2000 ms: ([0-9]+) of \1 .* ok" <<<"$out" || fail "an entry not protected within 2 s"
   grep -Eq "^equity: fleet [0-9.]+, venue-sim [0-9.]+ +equal" <<<"$out" || fail "equity differs from venue-sim's"
   grep -q "^result: PASS" <<<"$out" || fail "the final report did not PASS"
+  # Every entry carried its decision-path trace from marketdata to the order request.
+  entries=$(sed -nE 's/^trades \(entries in the ledger\): ([0-9]+).*/\1/p' <<<"$out")
+  grep -Eq "^  md_recv -> exec_sent +$entries " <<<"$out" || fail "not every entry traced md_recv -> exec_sent ($entries entries)"
   grep -q "\[infra\] stopped cleanly" <<<"$out" || fail "no clean stop"
   ports_closed "$POLYTRADE_NATS_PORT" "$POLYTRADE_PG_PORT" "$POLYTRADE_SIM_PORT" $((POLYTRADE_SIM_PORT + 1)) $((POLYTRADE_SIM_PORT + 90))
   echo "paper run OK: $(grep -E '^trades|^protected|^equity: fleet|^closed trades' <<<"$out" | tr '\n' ';')"

@@ -7,6 +7,7 @@
 
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 
 #include <caf/all.hpp>
 
@@ -598,6 +599,7 @@ class core : public std::enable_shared_from_this<core> {
       return;
     }
     envelope env;
+    env.received_ns = pt::core::trace::now_ns();
     env.subject = natsMsg_GetSubject(msg);
     if (const char* r = natsMsg_GetReply(msg); r != nullptr && !rec.jetstream) env.reply = r;
     auto body = accept(natsMsg_GetData(msg), natsMsg_GetDataLength(msg), false, env.subject);

@@ -125,6 +125,7 @@ struct envelope {
   std::string subject;  // concrete subject (for a reply: the inbox it arrived on)
   std::string reply;    // reply subject of a request ("" otherwise): answer with reply()
   nlohmann::json body;  // already validated against the subject's schema
+  std::int64_t received_ns = 0;  // steady clock when nats.c handed it over (before parsing)
   // JetStream deliveries only:
   std::string msg_id;           // Nats-Msg-Id header
   std::uint64_t stream_seq = 0;

@@ -2,6 +2,7 @@
 
 #include "binance_connector.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "venue/binance_wire.hpp"
 #include "venue/signing.hpp"
 #include "venue/symbols.hpp"
@@ -195,6 +196,7 @@ class market_session final : public binance_stream::session {
   }
 
   void message(std::string_view text) override {
+    const std::int64_t arrived_ns = pt::core::trace::now_ns();  // before parsing (decision-path tracing)
     bw::market_event ev;
     try {
       ev = bw::parse_market_event(text);
@@ -208,6 +210,7 @@ class market_session final : public binance_stream::session {
           for (auto& [sym, st] : depth_) snapshot(sym, false);
         return;
       case bw::market_event_kind::kline:
+        ev.bar.received_ns = arrived_ns;
         if (h_.on_candle) h_.on_candle(ev.bar, ev.symbol);
         return;
       case bw::market_event_kind::mark_price:

@@ -1,6 +1,7 @@
 #include "poloniex_stream.hpp"
 
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "poloniex_connector.hpp"
 #include "venue/poloniex_wire.hpp"
 #include "venue/signing.hpp"
@@ -70,6 +71,7 @@ class poloniex_stream::session {
  protected:
   virtual void opened() = 0;
   virtual void data(const pw::ws_message& m) = 0;
+  std::int64_t frame_ns_ = 0;  // steady clock when the frame being handled arrived
   virtual void auth(const pw::ws_message&) {}
 
   void send(const std::string& text) { client_.send(text); }
@@ -116,6 +118,7 @@ class poloniex_stream::session {
   }
 
   void message(std::string_view text) {
+    frame_ns_ = pt::core::trace::now_ns();  // arrival, before parsing (decision-path tracing)
     pw::ws_message m;
     try {
       m = pw::parse_ws(text);
@@ -211,7 +214,10 @@ class public_session final : public poloniex_stream::session {
     const std::string& ch = m.channel;
     if (ch.rfind("candles_", 0) == 0) {
       if (!h_.on_candle) return;
-      for (const auto& c : pw::ws_candles(m)) h_.on_candle(c.bar, c.symbol);
+      for (auto& c : pw::ws_candles(m)) {
+        c.bar.received_ns = frame_ns_;
+        h_.on_candle(c.bar, c.symbol);
+      }
     } else if (ch == "book_lv2") {
       if (!h_.on_book) return;
       for (auto& b : pw::ws_books(m)) book(std::move(b));

@@ -22,6 +22,7 @@ appender::appender(config cfg, appender_hooks hooks) : cfg_(std::move(cfg)), hoo
   if (cfg_.queue_capacity == 0) throw error("ledger: queue_capacity must be at least 1");
   store_options so;
   so.connect_timeout = cfg_.connect_timeout;
+  so.synchronous_commit = cfg_.synchronous_commit;
   so.validate_json = false;  // append()/try_append() validate on the producer's thread
   store_ = std::make_unique<store>(cfg_.url, so);  // throws ledger::unavailable: fail at start
   writer_ = std::thread([this] { run(); });

@@ -17,6 +17,8 @@ struct config {
   std::size_t queue_capacity = 100000;                     // ledger.queue_capacity: buffered events before backpressure
   std::chrono::milliseconds unavailable_alert_after{5000}; // ledger.unavailable_alert_after
   std::chrono::milliseconds retry_backoff_max{2000};       // ledger.retry_backoff_max
+  // ledger.synchronous_commit: false = commits do not wait for the WAL fsync (store_options).
+  bool synchronous_commit = true;
   // Not configurable from YAML (tests shorten them):
   std::chrono::milliseconds retry_backoff_initial{50};
   std::chrono::milliseconds alert_repeat{3000};            // how often the "still unavailable" error repeats

@@ -66,6 +66,7 @@ struct candle {
   std::optional<std::int64_t> trades;
   std::optional<epoch_ms> close_time;
   bool closed = true;  // a stream's running bar is false
+  std::int64_t received_ns = 0;  // steady clock when a stream frame carrying it arrived (0: REST)
 };
 
 struct book_level {

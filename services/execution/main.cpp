@@ -9,6 +9,7 @@
 #include "control/control.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "core/time.hpp"
 #include "ledger/appender.hpp"
 #include "oms/oms.hpp"
@@ -73,6 +74,11 @@ struct exec_config {
   // Slippage guard: an entry is refused when the mark moved more than this fraction away from
   // the decision's price (the decision is stale: its sizing and stop were for another market).
   decimal max_entry_deviation = decimal::parse("0.01");
+  // The guards' mark: the newest md.<venue>.<symbol>.mark received within mark_max_age (wall
+  // clock), else one REST call. Live default 2 s: the venue streams marks about every second, and
+  // a REST round trip to it is the slowest step of an entry. 0 = always REST (the paper default:
+  // in a lockstep replay the REST answer is the step's final state, which keeps runs reproducible).
+  std::chrono::milliseconds mark_max_age{0};
   // Shadow mode: decides everything and writes nothing to the venue (no order, cancel, leverage
   // or account setting); each would-be order is logged and reported as exec.order.rejected with
   // the reason "shadow mode". Reads (reconciliation, account, fills) still run.
@@ -104,7 +110,7 @@ exec_config read_config(const pt::config::document& c) {
                                "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
                                "max_entry_deviation_pct", "shadow", "self_check", "accept_unverified_key_permissions",
                                "self_check_retry", "slice_algo", "slice_min_notional", "slice_count", "slice_duration",
-                               "slice_display_pct"});
+                               "slice_display_pct", "mark_max_age"});
   m.venue = c.get_enum("execution.venue", {"poloniex", "binance"}, m.venue);
   m.rest_url = c.get_string("execution.rest_url", "");
   m.ws_url = c.get_string("execution.ws_url", "");
@@ -152,6 +158,7 @@ exec_config read_config(const pt::config::document& c) {
   m.lease_retry = c.get_duration("execution.lease_retry", 50ms, 1min, m.lease_retry);
   m.lease_key = c.get_int("execution.lease_key", 1, INT64_MAX, m.lease_key);
   m.reconcile = c.get_bool("execution.reconcile", m.reconcile);
+  m.mark_max_age = c.get_duration("execution.mark_max_age", 0ms, 60s, m.mode == "live" ? 2000ms : 0ms);
   if (c.has("execution.max_entry_deviation_pct")) {
     decimal pct;
     try {
@@ -258,6 +265,10 @@ struct exec_state_t {
   // adopted and protected once the consumers exist (recover_entries), not waiting for redelivery.
   std::vector<std::pair<json, pv::order>> to_recover;
   std::map<std::string, slice_job> slicing;  // by symbol
+  // Entry client ids with an intent in the ledger (read at start, added before each send); while
+  // unknown (the ledger could not be read) every decision asks the venue first.
+  std::set<std::string> intent_cids;
+  bool intents_known = false;
   // The leverage this instance last set per symbol: an entry at the same leverage skips the call
   // (one or two REST round trips off the decision path). Forgotten on any failure.
   std::map<std::string, int> leverage_set;
@@ -291,6 +302,43 @@ struct exec_context {
     ledger->append(std::move(e), 5s);
   }
   bool flush() { return ledger->flush(5s); }
+
+  // ---- streamed marks (mark_max_age) ----
+  struct streamed_mark {
+    decimal mark;
+    std::int64_t ts_ms = 0;
+    steady::time_point at{};
+  };
+  std::map<std::string, streamed_mark> marks;  // by symbol
+  void saw_mark(const json& b) {
+    const auto symbol = b.at("symbol").get<std::string>();
+    const auto ts = pt::core::timestamp::parse_iso8601(b.at("ts").get<std::string>()).nanos() / 1'000'000;
+    auto& m = marks[symbol];
+    if (ts < m.ts_ms) return;  // an older mark arriving late
+    m = {decimal::parse(b.at("mark_price").get<std::string>()), ts, steady::now()};
+  }
+  // The mark the guards use, and where it came from.
+  decimal guard_mark(const std::string& symbol, const char** source) {
+    if (cfg.mark_max_age.count() > 0) {
+      auto it = marks.find(symbol);
+      if (it != marks.end() && it->second.mark.is_positive() && steady::now() - it->second.at <= cfg.mark_max_age) {
+        *source = "streamed";
+        return it->second.mark;
+      }
+    }
+    *source = "rest";
+    return venue->get_mark_price(symbol).mark;
+  }
+
+  // ---- decision-path tracing (libs/core/trace.hpp) ----
+  // While a traced decision is handled: {"trace": {...}} with its stamps so far. The first order
+  // placed meanwhile is the entry: it gets exec_durable and exec_sent, and its exec.order carries
+  // the whole trace.
+  json trace_body;
+  std::string trace_cid;
+  void trace_stamp(const char* stage) {
+    if (!trace_body.empty() && trace_cid.empty()) pt::core::trace::stamp(trace_body, stage, pt::core::trace::now_ns());
+  }
 
   // ---- bus ----
   void publish(const std::string& subject, const json& body) {
@@ -368,6 +416,7 @@ struct exec_context {
     if (o.price.is_positive()) j["price"] = udec(o.price);
     if (o.avg_price.is_positive()) j["avg_price"] = udec(o.avg_price);
     if (!reason.empty()) j["reason"] = reason.substr(0, 200);
+    if (!trace_cid.empty() && o.client_id == trace_cid) pt::core::trace::carry(trace_body, j);
     js("exec.order." + state, j, o.client_id + "-" + state + (state == "partially_filled" ? "-" + udec(o.filled_qty) : ""));
   }
   // The market clock: exec.account and exec.position carry it, because risk's UTC day, cooldowns
@@ -471,6 +520,9 @@ struct exec_context {
     for (const auto& [k, v] : extra.items()) intent[k] = v;
     append(pt::ledger::event_type::order_placed, r.client_id, correlation, intent, r.client_id + ":intent");
     if (!flush()) throw std::runtime_error("ledger flush timed out: the order is not sent");
+    trace_stamp("exec_durable");
+    trace_stamp("exec_sent");
+    if (!trace_body.empty() && trace_cid.empty()) trace_cid = r.client_id;
     try {
       auto o = venue->place_order(r);
       if (o.client_id.empty()) o.client_id = r.client_id;
@@ -739,18 +791,19 @@ std::string entry_guard(exec_context& c, const decision_view& d) {
   if (!d.price || !d.price->is_positive()) return "";  // no reference price: market entry as decided
   const decimal ref = *d.price;
   decimal mark;
+  const char* source = "rest";
   try {
-    mark = c.venue->get_mark_price(d.symbol).mark;
+    mark = c.guard_mark(d.symbol, &source);
   } catch (const std::exception& e) {
     return std::string("mark price not known (") + e.what() + "): entry not sent blind";
   }
   if (!mark.is_positive()) return "mark price not known: entry not sent blind";
   const decimal moved = (mark > ref ? mark - ref : ref - mark) / ref;
   if (moved > c.cfg.max_entry_deviation)
-    return "slippage guard: mark " + mark.to_string() + " is " + (moved * decimal::parse("100")).to_string(3, pt::core::rounding::half_even) +
-           " % from the decision's price " + ref.to_string();
+    return "slippage guard: mark " + mark.to_string() + " (" + source + ") is " +
+           (moved * decimal::parse("100")).to_string(3, pt::core::rounding::half_even) + " % from the decision's price " + ref.to_string();
   if ((d.side == pv::side::buy && mark <= d.stop) || (d.side == pv::side::sell && mark >= d.stop))
-    return "stop guard: mark " + mark.to_string() + " is already past the stop " + d.stop.to_string();
+    return "stop guard: mark " + mark.to_string() + " (" + source + ") is already past the stop " + d.stop.to_string();
   return "";
 }
 
@@ -822,7 +875,8 @@ pv::order_request child_request(exec_context& c, const decision_view& d, const o
 }
 
 // Returns true when the envelope may be acked (the effect is durable or the decision is refused).
-bool on_decision(actor_t self, exec_context& c, const json& b) {
+// deliveries: JetStream's count for this message (1 = first delivery).
+bool on_decision(actor_t self, exec_context& c, const json& b, std::uint64_t deliveries) {
   auto& st = self->state;
   const decision_view d(b);
   if (st.decisions_done.count(d.id)) {
@@ -834,8 +888,12 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
     return true;
   }
 
-  // The venue is consulted first: a redelivery after a crash finds the order instead of sending again.
-  std::optional<pv::order> o = c.venue->query_order(d.symbol, d.cid);
+  // The venue is consulted first when the order could be there already: a redelivery (a crash
+  // between the send and the ack), or a client id with an intent in the ledger (a decision
+  // published again). A first delivery of a decision this ledger never sent skips the round trip:
+  // every send appends its intent first, and the intents were read at start.
+  std::optional<pv::order> o;
+  if (deliveries != 1 || !st.intents_known || st.intent_cids.count(d.cid)) o = c.venue->query_order(d.symbol, d.cid);
   if (!o) {
     pv::order_request r = child_request(c, d, {0, d.qty, std::chrono::milliseconds(0)}, d.cid, std::nullopt);  // whole, at market
     std::string refuse;
@@ -872,8 +930,9 @@ bool on_decision(actor_t self, exec_context& c, const json& b) {
       pt::log::info("sliced entry", {{"decision_id", d.id}, {"algo", oms::to_string(c.cfg.slice_algo)}, {"children", plan.size()},
                                      {"first", udec(plan[0].qty)}, {"total", udec(d.qty)}});
     }
+    st.intent_cids.insert(d.cid);
     o = c.place(r, d.id, d.correlation, r.type == pv::order_type::market ? "market" : "limit",
-                {{"leg", "entry"}, {"decision", d.raw}, {"child", 0}, {"children", std::max<std::size_t>(plan.size(), 1)}});
+                {{"leg", "entry"}, {"decision", pt::core::trace::without(d.raw)}, {"child", 0}, {"children", std::max<std::size_t>(plan.size(), 1)}});
     if (!o) {
       st.decisions_done.insert(d.id);
       return true;
@@ -1283,6 +1342,14 @@ void reconcile(actor_t self, exec_context& c) {
   std::string status = "ok";
   try {
     const auto view = read_ledger_view(c);
+    {
+      pqxx::connection conn(c.db_url);
+      pqxx::read_transaction tx(conn);
+      for (const auto& row : tx.exec("SELECT DISTINCT payload->>'client_order_id' FROM events WHERE type = 'OrderPlaced' "
+                                     "AND payload->>'phase' = 'intent' AND payload->>'leg' = 'entry'"))
+        if (!row[0].is_null()) st.intent_cids.insert(row[0].as<std::string>());
+      st.intents_known = true;
+    }
     for (const auto& symbol : c.cfg.symbols) {
       const auto& v = view.at(symbol);
       const decimal q = c.position_qty(symbol);
@@ -1463,6 +1530,9 @@ void start_trading(actor_t self, exec_context& c) {
   if (c.cfg.mode != "live")
     if (auto md = c.bus->subscribe("md." + c.cfg.venue + ".*.bar.*", me); !md)
       pt::log::warn("market data not subscribed: messages carry the wall clock", {{"error", pt::bus::describe(md.error())}});
+  if (c.cfg.mark_max_age.count() > 0)
+    if (auto md = c.bus->subscribe("md." + c.cfg.venue + ".*.mark", me); !md)
+      pt::log::warn("marks not subscribed: the guards ask the venue", {{"error", pt::bus::describe(md.error())}});
   auto sub = c.bus->subscribe("ctl.reconciliation.ack", me);
   if (!sub) pt::log::warn("ctl.reconciliation.ack not subscribed", {{"error", pt::bus::describe(sub.error())}});
   recover_entries(self, c);
@@ -1552,9 +1622,26 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
         bool ack = true;
         try {
           if (e.subject.rfind("md.", 0) == 0) {
-            if (e.body.value("closed", false) && e.body.contains("close_ts"))
+            if (e.subject.size() > 5 && e.subject.compare(e.subject.size() - 5, 5, ".mark") == 0) ctx->saw_mark(e.body);
+            else if (e.body.value("closed", false) && e.body.contains("close_ts"))
               ctx->saw_market_time(pt::core::timestamp::parse_iso8601(e.body["close_ts"].get<std::string>()).nanos() / 1'000'000);
-          } else if (e.subject == "risk.decision.approved") ack = on_decision(self, *ctx, e.body);
+          } else if (e.subject == "risk.decision.approved") {
+            ctx->trace_body = json::object();
+            ctx->trace_cid.clear();
+            if (pt::core::trace::get(e.body, "md_recv") > 0) {
+              pt::core::trace::carry(e.body, ctx->trace_body);
+              pt::core::trace::stamp(ctx->trace_body, "exec_recv", e.received_ns);
+            }
+            try {
+              ack = on_decision(self, *ctx, e.body, e.deliveries);
+            } catch (...) {
+              ctx->trace_body = json::object();
+              ctx->trace_cid.clear();
+              throw;
+            }
+            ctx->trace_body = json::object();
+            ctx->trace_cid.clear();
+          }
           else if (e.subject == "trade.exit") on_exit(self, *ctx, e.body);
           else if (e.subject == "risk.killswitch") on_killswitch(self, *ctx, e.body);
           else if (e.subject == "guardian.protection") on_guardian(self, *ctx, e.body);

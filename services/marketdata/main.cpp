@@ -7,6 +7,7 @@
 #include "bus/bus.hpp"
 #include "connectors/make_connector.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "core/time.hpp"
 #include "pipeline.hpp"
 #include "selection.hpp"
@@ -63,7 +64,9 @@ std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-nlohmann::json bar_body(const std::string& venue, const std::string& symbol, const md::published_bar& p) {
+// recv_ns: when the stream frame that completed the bar arrived (0: history, not traced).
+nlohmann::json bar_body(const std::string& venue, const std::string& symbol, const md::published_bar& p,
+                        std::int64_t recv_ns = 0) {
   nlohmann::json j{{"venue", venue},
                    {"symbol", symbol},
                    {"tf", p.tf},
@@ -76,6 +79,10 @@ nlohmann::json bar_body(const std::string& venue, const std::string& symbol, con
                    {"volume", p.b.volume.to_string()},
                    {"closed", true}};
   if (p.backfilled) j["backfilled"] = true;
+  if (recv_ns > 0 && !p.backfilled) {
+    pt::core::trace::stamp(j, "md_recv", recv_ns);
+    pt::core::trace::stamp(j, "md_pub", pt::core::trace::now_ns());
+  }
   return j;
 }
 
@@ -108,8 +115,8 @@ struct md_context : std::enable_shared_from_this<md_context> {
     if (auto err = bus->publish(subject, body))
       pt::log::warn("publish failed", {{"subject", subject}, {"error", pt::bus::describe(err)}});
   }
-  void publish_bars(const std::string& symbol, const std::vector<md::published_bar>& bars) const {
-    for (const auto& p : bars) publish(subject(symbol, "bar." + p.tf), bar_body(venue_name, symbol, p));
+  void publish_bars(const std::string& symbol, const std::vector<md::published_bar>& bars, std::int64_t recv_ns = 0) const {
+    for (const auto& p : bars) publish(subject(symbol, "bar." + p.tf), bar_body(venue_name, symbol, p, recv_ns));
   }
   void alert(const std::string& code, const std::string& message, const nlohmann::json& details) const {
     publish("alerts.warning", {{"severity", "warning"},
@@ -344,7 +351,7 @@ caf::behavior md_actor(caf::stateful_actor<md_state>* self, std::shared_ptr<md_c
         if (it == self->state.pipes.end()) return;
         // An exception must not end the actor (that would silently stop every symbol's bars).
         try {
-          ctx->publish_bars(symbol, it->second.on_stream(c));
+          ctx->publish_bars(symbol, it->second.on_stream(c), c.received_ns);
           ctx->serve_backfills(symbol, it->second);
         } catch (const std::exception& e) {
           pt::log::error("candle not processed", {{"symbol", symbol}, {"error", e.what()}});

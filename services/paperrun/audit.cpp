@@ -87,6 +87,34 @@ latency_summary summarize_latency(std::vector<double> ms) {
   return r;
 }
 
+std::vector<hop_latency> summarize_traces(const std::vector<nlohmann::json>& traces) {
+  static const char* const stages[] = {"md_recv",  "md_pub",     "signal_recv",  "signal_pub",   "risk_recv",
+                                       "risk_durable", "risk_pub", "exec_recv", "exec_durable", "exec_sent"};
+  constexpr std::size_t n = sizeof(stages) / sizeof(stages[0]);
+  std::vector<std::vector<double>> hops(n);  // hops[i]: stage i-1 -> i; hops[0]: the total
+  auto ns = [](const nlohmann::json& t, const char* k) -> std::int64_t {
+    auto it = t.find(k);
+    return it != t.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+  };
+  for (const auto& body : traces) {
+    if (!body.is_object() || !body.contains("trace") || !body["trace"].is_object()) continue;
+    const auto& t = body["trace"];
+    const auto first = ns(t, stages[0]), last = ns(t, stages[n - 1]);
+    if (first <= 0 || last <= 0 || last < first) continue;
+    hops[0].push_back(static_cast<double>(last - first) / 1e6);
+    for (std::size_t i = 1; i < n; ++i) {
+      const auto a = ns(t, stages[i - 1]), b = ns(t, stages[i]);
+      if (a > 0 && b >= a) hops[i].push_back(static_cast<double>(b - a) / 1e6);
+    }
+  }
+  std::vector<hop_latency> out;
+  if (hops[0].empty()) return out;
+  out.push_back({stages[0], stages[n - 1], summarize_latency(hops[0])});
+  for (std::size_t i = 1; i < n; ++i)
+    if (!hops[i].empty()) out.push_back({stages[i - 1], stages[i], summarize_latency(hops[i])});
+  return out;
+}
+
 std::optional<long> rss_kib_of_status(const std::string& status_text) {
   const auto at = status_text.find("\nVmRSS:");
   if (at == std::string::npos) return std::nullopt;

@@ -8,6 +8,8 @@
 //   * equity equal to venue-sim's: the fleet's last exec.account against /sim/accounts.
 #include "core/decimal.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -58,6 +60,15 @@ struct latency_summary {
   double p50 = 0, p99 = 0, p999 = 0, max = 0;
 };
 [[nodiscard]] latency_summary summarize_latency(std::vector<double> ms);
+
+// The decision path, hop by hop, from traced entry orders (exec.order bodies whose `trace` has
+// md_recv and exec_sent; libs/core/trace.hpp). One row per hop between consecutive stages both
+// present, plus "total" = md_recv -> exec_sent (the decision latency). Milliseconds.
+struct hop_latency {
+  std::string from, to;
+  latency_summary l;
+};
+[[nodiscard]] std::vector<hop_latency> summarize_traces(const std::vector<nlohmann::json>& traces);
 
 // VmRSS of a /proc/<pid>/status text in KiB (nullopt when absent: a zombie or a kernel thread).
 [[nodiscard]] std::optional<long> rss_kib_of_status(const std::string& status_text);

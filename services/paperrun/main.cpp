@@ -9,6 +9,7 @@
 #include "bus/bus.hpp"
 #include "connectors/http_client.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "core/time.hpp"
 #include "ledger/config.hpp"
 #include "ledger/event.hpp"
@@ -91,6 +92,7 @@ struct fleet_view {
   steady::time_point step_started;
   std::vector<double> lat_bar, lat_proposal, lat_decision, lat_order;
   std::set<std::string> order_seen;  // decision ids whose entry order was timed
+  std::vector<json> traces;          // traced entry orders (exec.order with trace.exec_sent)
   void sample(std::vector<double>& into) const {
     if (stepping) into.push_back(std::chrono::duration<double, std::milli>(steady::now() - step_started).count());
   }
@@ -182,7 +184,10 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       // The first report of a decision's order is its entry, published once the venue answered
       // (so the figure includes venue-sim's answer: an upper bound of "the request left").
       const auto did = b.value("decision_id", "");
-      if (!did.empty() && state != "rejected" && v->order_seen.insert(did).second) v->sample(v->lat_order);
+      if (!did.empty() && state != "rejected" && v->order_seen.insert(did).second) {
+        v->sample(v->lat_order);
+        if (pt::core::trace::get(b, "exec_sent") > 0) v->traces.push_back({{"trace", b["trace"]}});
+      }
       if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
         v->pending_decisions.erase(b.value("decision_id", ""));
     } else if (s == "guardian.protection") {
@@ -500,6 +505,16 @@ class conductor {
       }
     }
     report["latency_from_step"] = latency;
+    std::vector<pt::paperrun::hop_latency> hops;
+    {
+      std::lock_guard lock(view_->mu);
+      hops = pt::paperrun::summarize_traces(view_->traces);
+    }
+    json traced = json::array();
+    for (const auto& h : hops)
+      traced.push_back({{"from", h.from}, {"to", h.to}, {"n", h.l.n}, {"p50_ms", h.l.p50}, {"p99_ms", h.l.p99},
+                        {"p999_ms", h.l.p999}, {"max_ms", h.l.max}});
+    report["decision_latency"] = traced;
     json rss = json::object();
     for (const auto& [name, kib] : rss_busy_) rss[name] = {{"idle_kib", rss_idle_.count(name) ? rss_idle_.at(name) : 0}, {"busy_max_kib", kib}};
     report["rss"] = rss;
@@ -536,6 +551,12 @@ class conductor {
     for (const auto& [name, l] : latency.items())
       std::printf("  %-38s %6llu %8.2f %8.2f %8.2f %8.2f\n", name.c_str(), static_cast<unsigned long long>(l["n"].get<std::size_t>()),
                   l["p50_ms"].get<double>(), l["p99_ms"].get<double>(), l["p999_ms"].get<double>(), l["max_ms"].get<double>());
+    if (!hops.empty()) {
+      std::printf("decision latency, traced (ms; md frame at marketdata -> entry request leaving execution):\n");
+      for (const auto& h : hops)
+        std::printf("  %-38s %6llu %8.3f %8.3f %8.3f %8.3f\n", (h.from + " -> " + h.to).c_str(),
+                    static_cast<unsigned long long>(h.l.n), h.l.p50, h.l.p99, h.l.p999, h.l.max);
+    }
     std::printf("RSS KiB (idle before the first step / max while stepping):");
     for (const auto& [name, r] : rss.items())
       std::printf(" %s %ld/%ld", name.c_str(), r["idle_kib"].get<long>(), r["busy_max_kib"].get<long>());

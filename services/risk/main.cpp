@@ -8,6 +8,7 @@
 #include "control/control.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "core/time.hpp"
 #include "engine.hpp"
 #include "ledger/appender.hpp"
@@ -206,13 +207,23 @@ struct risk_service {
       pt::log::info("redelivered proposal: the decision already taken is published again", {{"proposal_id", pid}});
     }
     const auto& d = it->second;
+    std::int64_t durable_ns = 0;
     if (!durable.count(pid)) {
       record(d.approved ? pt::ledger::event_type::risk_approved : pt::ledger::event_type::risk_rejected,
              pt::core::uuid::from_seed("risk-decision:" + d.decision_id()).to_string(),
              env.body.value("correlation_id", ""), d.body);
       durable.insert(pid);
+      durable_ns = pt::core::trace::now_ns();
     }
-    auto r = bus->js_publish(d.subject, d.body, d.decision_id());
+    // A traced proposal gets a traced decision (the ledger keeps the decision without stamps).
+    json out = d.body;
+    if (pt::core::trace::get(env.body, "md_recv") > 0) {
+      pt::core::trace::carry(env.body, out);
+      pt::core::trace::stamp(out, "risk_recv", env.received_ns);
+      pt::core::trace::stamp(out, "risk_durable", durable_ns);
+      pt::core::trace::stamp(out, "risk_pub", pt::core::trace::now_ns());
+    }
+    auto r = bus->js_publish(d.subject, out, d.decision_id());
     if (!r) throw std::runtime_error("decision not published: " + pt::bus::describe(r.error()));
   }
 

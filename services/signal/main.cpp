@@ -5,6 +5,7 @@
 // README.md. Exits 2 with one line on a bad config (a params file included).
 #include "bus/bus.hpp"
 #include "core/log.hpp"
+#include "core/trace.hpp"
 #include "engine.hpp"
 #include "service/service.hpp"
 
@@ -82,7 +83,12 @@ caf::behavior signal_actor(caf::stateful_actor<signal_state>* self, std::shared_
           }
           else if (ends_with(e.subject, ".funding")) eng.on_funding_message(e.body);
           else if (e.subject.find(".bar.") != std::string::npos) out = eng.on_bar_message(e.body);
-          for (const auto& m : out) {
+          for (auto& m : out) {
+            if (m.k == sg::outbound::kind::proposal && pt::core::trace::get(e.body, "md_recv") > 0) {
+              pt::core::trace::carry(e.body, m.body);
+              pt::core::trace::stamp(m.body, "signal_recv", e.received_ns);
+              pt::core::trace::stamp(m.body, "signal_pub", pt::core::trace::now_ns());
+            }
             if (m.jetstream()) {
               js_send(*ctx, m);
             } else if (auto err = ctx->bus->publish(m.subject, m.body)) {

@@ -82,6 +82,40 @@ struct stats {
 
 double seconds_since(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
 
+// One event appended and waited for, as a service on the decision path does (appender append +
+// flush): "p50 / p99 / max ms" over n events. `batch_path` appends two events per call to store
+// (the same event twice: the second is a duplicate) to time the multi-statement batch protocol.
+std::string one_event_latency(const std::string& url, std::size_t n, bool synchronous_commit, bool batch_path) {
+  std::vector<double> ms;
+  ms.reserve(n);
+  auto evs = make_events(n);
+  if (batch_path || std::getenv("BENCH_STORE")) {
+    pt::ledger::store s(url, {.migrate = true, .synchronous_commit = synchronous_commit});
+    for (auto& e : evs) {
+      const event two[] = {e, e};
+      auto t0 = clk::now();
+      s.append(std::span<const event>(two, batch_path ? 2 : 1));
+      ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+    }
+  } else {
+    pt::ledger::config c;
+    c.url = url;
+    c.synchronous_commit = synchronous_commit;
+    pt::ledger::appender a(c);
+    for (auto& e : evs) {
+      auto t0 = clk::now();
+      a.append(std::move(e), std::chrono::seconds(5));
+      if (!a.flush(std::chrono::seconds(5))) throw std::runtime_error("flush timed out");
+      ms.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))]; };
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "p50 %.3f  p99 %.3f  max %.3f ms  (%zu events)", at(0.5), at(0.99), ms.back(), ms.size());
+  return buf;
+}
+
 double bench_append(const std::string& url, const std::vector<event>& evs, std::size_t batch) {
   pt::ledger::store s(url);
   auto t0 = clk::now();
@@ -272,6 +306,22 @@ int main(int argc, char** argv) {
       std::printf("append, fsync=%s synchronous_commit=%s (durable cluster):\n", show(durl, "fsync").c_str(),
                   show(durl, "synchronous_commit").c_str());
       std::printf("  store::append (unique key, projection)  %s\n", dur.str().c_str());
+    }
+    // The decision path's case: one event, waited for.
+    const std::size_t one = p.quick ? 200 : 2000;
+    std::printf("one event appended and flushed (appender), the decision path's wait:\n");
+    std::printf("  fsync=off cluster                       %s\n",
+                one_event_latency(pg.create_database("one_off"), one, true, false).c_str());
+    std::printf("  same, batch protocol (2 events a call)  %s\n",
+                one_event_latency(pg.create_database("one_batch"), one, true, true).c_str());
+    if (!p.quick) {
+      durable_cluster d;
+      std::printf("  fsync=on, synchronous_commit=on         %s\n",
+                  one_event_latency(d.create_database("one_sync"), one, true, false).c_str());
+      std::printf("  fsync=on, synchronous_commit=off        %s\n",
+                  one_event_latency(d.create_database("one_async"), one, false, false).c_str());
+      std::printf("  fsync=on, sync on, batch protocol       %s\n",
+                  one_event_latency(d.create_database("one_sync_batch"), one, true, true).c_str());
     }
     std::printf("load average at end: %s", read_loadavg().c_str());
   } catch (const std::exception& e) {

@@ -104,6 +104,11 @@ TEST_CASE("ledger config reads ledger.* with defaults and rejects bad values") {
   CHECK(c.queue_capacity == 100000);
   CHECK(c.retry_backoff_max == 2s);
   CHECK(pt::log::redact("pw1234") == "***");
+  CHECK(c.synchronous_commit);  // durable unless said otherwise
+  auto fast = pt::config::document::from_string("ledger:\n  url: x\n  synchronous_commit: false\n", "t.yaml", {});
+  CHECK_FALSE(config::from(fast).synchronous_commit);
+  auto odd = pt::config::document::from_string("ledger:\n  url: x\n  synchronous_commit: sometimes\n", "t.yaml", {});
+  CHECK_THROWS_WITH(config::from(odd), Catch::Contains("ledger.synchronous_commit"));
 
   auto typo = pt::config::document::from_string("ledger:\n  url: x\n  batch_sise: 5\n", "t.yaml", {});
   CHECK_THROWS_WITH(config::from(typo), Catch::Contains("ledger.batch_sise"));

@@ -77,6 +77,12 @@ struct nats_client {
     natsSubscription_Destroy(sub);
     natsConnection_Destroy(nc);
   }
+  // Core NATS (md.* is not on JetStream), flushed so it has left when this returns.
+  void publish(const std::string& subject, const json& body) {
+    const std::string data = body.dump();
+    REQUIRE(natsConnection_Publish(nc, subject.c_str(), data.data(), static_cast<int>(data.size())) == NATS_OK);
+    REQUIRE(natsConnection_Flush(nc) == NATS_OK);
+  }
   void js_publish(const std::string& subject, const json& body, const std::string& msg_id) {
     jsPubOptions o;
     jsPubOptions_Init(&o);
@@ -674,6 +680,51 @@ TEST_CASE("slippage and stop guards: a stale decision is refused and nothing is 
   h.bus->js_publish("risk.decision.approved", fresh, "d-guard-3");
   CHECK(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
   CHECK(orders_for(h.account(), oms::client_order_id("d-guard-3", "entry")) == 1);
+}
+
+TEST_CASE("the guards use a streamed mark within mark_max_age and ask the venue otherwise (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "streammark");
+  h.start("  mark_max_age: 30s\n");
+  const auto real = h.connector()->get_mark_price("BTCUSDT");
+  REQUIRE(real.mark.is_positive());
+  // A streamed mark 5 % above the venue's: a decision at the venue's price must be refused on it,
+  // which only happens when the guard reads the stream instead of asking the venue.
+  const decimal fake = decimal::parse((real.mark * decimal::parse("1.05")).to_string(1, core::rounding::down));
+  auto mark_msg = [&](decimal m) {
+    return json{{"venue", "binance"}, {"symbol", "BTCUSDT"},
+                {"ts", core::timestamp::from_millis(real.time).to_iso8601()}, {"mark_price", m.to_string()}};
+  };
+  h.bus->publish("md.binance.btcusdt.mark", mark_msg(fake));
+  std::this_thread::sleep_for(300ms);  // core NATS: let it reach the service first
+  auto d1 = h.decision("d-smark-1");
+  d1["price"] = real.mark.to_string();
+  h.bus->js_publish("risk.decision.approved", d1, "d-smark-1");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-smark-1"; }, 10s);
+  INFO(h.svc->output());
+  REQUIRE(rej);
+  const auto reason = rej->second.at("reason").get<std::string>();
+  CHECK(reason.find("slippage guard: mark " + fake.to_string() + " (streamed)") != std::string::npos);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-smark-1", "entry")) == 0);
+  // An older mark arriving late (the venue's value, a minute earlier) does not replace the newer one.
+  auto stale = mark_msg(real.mark);
+  stale["ts"] = core::timestamp::from_millis(real.time - 60'000).to_iso8601();
+  h.bus->publish("md.binance.btcusdt.mark", stale);
+  std::this_thread::sleep_for(300ms);
+  auto d1b = h.decision("d-smark-1b");
+  d1b["price"] = real.mark.to_string();
+  h.bus->js_publish("risk.decision.approved", d1b, "d-smark-1b");
+  rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-smark-1b"; }, 10s);
+  REQUIRE(rej);
+  CHECK(rej->second.at("reason").get<std::string>().find("(streamed)") != std::string::npos);
+  // The venue's own mark streamed again: the same decision price now passes and the entry goes out.
+  h.bus->publish("md.binance.btcusdt.mark", mark_msg(real.mark));
+  std::this_thread::sleep_for(300ms);
+  auto d2 = h.decision("d-smark-2");
+  d2["price"] = real.mark.to_string();
+  h.bus->js_publish("risk.decision.approved", d2, "d-smark-2");
+  CHECK(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  CHECK(orders_for(h.account(), oms::client_order_id("d-smark-2", "entry")) == 1);
 }
 
 // Issue 4's chaos: execution is SIGKILLed between sending an entry and reading its ack, 50 times
