@@ -64,8 +64,10 @@ TEST_CASE("every compose service builds from a Dockerfile target or a pinned ima
       auto target = svc["build"]["target"].as<std::string>();
       CHECK(targets.count(target));
       CHECK(is_service_binary(target));
-      CHECK(svc["environment"]["NATS_URL"]);
-      CHECK(svc["depends_on"]["nats"]["condition"].as<std::string>() == "service_healthy");
+      if (target != "venue-sim") {  // the simulator is the only one without a bus
+        CHECK(svc["environment"]["NATS_URL"]);
+        CHECK(svc["depends_on"]["nats"]["condition"].as<std::string>() == "service_healthy");
+      }
     }
   }
   CHECK(names.count("nats"));
@@ -131,4 +133,42 @@ TEST_CASE("Railway configs are valid and start a real binary") {
   CHECK(count >= 2);
   CHECK(has_web);
   CHECK(targets.count("fleet"));  // Railway builds the last stage, which must hold every binary
+}
+
+TEST_CASE("the paper trading fleet has a container, a compose service and a Railway config each") {
+  auto compose = YAML::Load(slurp(root / "docker-compose.yml"));
+  auto targets = dockerfile_targets();
+  for (const std::string svc : {"marketdata", "signal", "risk", "execution", "guardian", "venue-sim"}) {
+    INFO(svc);
+    CHECK(targets.count(svc));
+    REQUIRE(compose["services"][svc]);
+    CHECK(fs::exists(root / "railway" / (svc + ".json")));
+    if (svc != "venue-sim") {
+      CHECK(fs::exists(root / "deploy/container" / (svc + ".yaml")));
+      auto j = nlohmann::json::parse(slurp(root / "railway" / (svc + ".json")));
+      CHECK(j["deploy"]["startCommand"] == svc + " --config deploy/container/" + svc + ".yaml");
+    }
+  }
+  // venue-sim answers on the private network under its Railway name in compose too, and never
+  // publishes a port to the host.
+  auto sim = compose["services"]["venue-sim"];
+  CHECK(sim["networks"]["default"]["aliases"][0].as<std::string>() == "venue-sim.railway.internal");
+  CHECK_FALSE(sim["ports"]);
+  // Only the two services that hold a venue session opt in to a private-network paper venue;
+  // nothing sets the live switch.
+  for (const std::string svc : {"execution", "guardian"})
+    CHECK(compose["services"][svc]["environment"]["POLYTRADE_PAPER_PRIVATE_VENUE"].as<std::string>() == "1");
+  for (const auto& kv : compose["services"]) {
+    INFO(kv.first.as<std::string>());
+    if (!kv.second["environment"]) continue;  // nats, postgres: images with their own settings
+    const YAML::Node env = kv.second["environment"];
+    CHECK_FALSE(env["POLYTRADE_LIVE"]);
+  }
+  // The container configs trade paper against venue-sim only.
+  for (const std::string svc : {"marketdata", "execution", "guardian"}) {
+    auto y = YAML::Load(slurp(root / "deploy/container" / (svc + ".yaml")));
+    INFO(svc);
+    CHECK(y[svc]["rest_url"].as<std::string>().rfind("http://venue-sim.railway.internal:", 0) == 0);
+    if (y[svc]["mode"]) CHECK(y[svc]["mode"].as<std::string>() == "paper");
+  }
 }

@@ -174,12 +174,12 @@ exec_config read_config(const pt::config::document& c) {
   const auto keys = pt::connectors::keys_from_env(m.venue);
   m.api_key = keys.key;
   m.api_secret = keys.secret;
-  using pt::venue::is_loopback_url;
-  const bool live_url = !is_loopback_url(m.rest_url) || (!m.ws_url.empty() && !is_loopback_url(m.ws_url));
+  using pt::venue::is_paper_venue_url;
+  const bool live_url = !is_paper_venue_url(m.rest_url) || (!m.ws_url.empty() && !is_paper_venue_url(m.ws_url));
   const char* live_env = std::getenv("POLYTRADE_LIVE");
   const bool live_ok = m.mode == "live" && live_env && std::string(live_env) == "1";
   if (live_url && !live_ok)
-    c.fail("execution.rest_url", "a non-loopback venue URL is live trading: needs mode: live AND POLYTRADE_LIVE=1");
+    c.fail("execution.rest_url", "a venue URL that is not loopback (nor private with POLYTRADE_PAPER_PRIVATE_VENUE=1) is live trading: needs mode: live AND POLYTRADE_LIVE=1");
   if (m.mode == "live" && !live_ok) c.fail("execution.mode", "live needs POLYTRADE_LIVE=1 in the environment");
   if (m.api_key.empty() || m.api_secret.empty()) {
     if (m.mode == "live") c.fail("execution.mode", "live needs the venue's API key and secret in the environment");

@@ -91,10 +91,10 @@ guardian_config read_config(const pt::config::document& c) {
     }
   }
   if (g.state_file.empty()) c.fail("guardian.state_file", "must not be empty");
-  using pt::venue::is_loopback_url;
-  const bool live_url = !is_loopback_url(g.rest_url) || (!g.ws_url.empty() && !is_loopback_url(g.ws_url));
+  using pt::venue::is_paper_venue_url;
+  const bool live_url = !is_paper_venue_url(g.rest_url) || (!g.ws_url.empty() && !is_paper_venue_url(g.ws_url));
   if (live_url && !(g.mode == "live" && env_or_empty("POLYTRADE_LIVE") == "1"))
-    c.fail("guardian.rest_url", "a non-loopback venue URL needs guardian.mode: live and POLYTRADE_LIVE=1");
+    c.fail("guardian.rest_url", "a venue URL that is not loopback (nor private with POLYTRADE_PAPER_PRIVATE_VENUE=1) needs guardian.mode: live and POLYTRADE_LIVE=1");
   g.ledger = c.has("ledger.url");
   if (g.ledger) (void)pt::ledger::config::from(c);  // validates ledger.* now (exit 2 on a typo)
   return g;
@@ -108,6 +108,10 @@ pt::connectors::connector make_connection(const guardian_config& g) {
   const auto keys = pt::connectors::keys_from_env(g.venue);
   o.api_key = keys.key;
   o.api_secret = keys.secret;
+  if (g.mode != "live" && (o.api_key.empty() || o.api_secret.empty())) {
+    o.api_key = "venue-sim-key";  // venue-sim's default paper account, as execution does
+    o.api_secret = "venue-sim-secret";
+  }
   o.timeout = 5s;
   return pt::connectors::make_connector(o);
 }

@@ -209,6 +209,7 @@ struct binance_ws::impl final : ws_handler {
 
   static ws_server_options make_options(const binance_ws_options& o) {
     ws_server_options s;
+    s.bind = o.bind;
     s.name = "binance-ws";
     s.port = o.port;
     s.max_queue_bytes = o.max_queue_bytes;

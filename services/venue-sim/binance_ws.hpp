@@ -24,6 +24,7 @@ namespace pt::venue_sim {
 
 struct binance_ws_options {
   int port = 0;
+  std::string bind = "127.0.0.1";  // loopback unless venue-sim --bind says otherwise (containers)
   std::chrono::milliseconds listen_key_validity{60 * 60 * 1000};
   std::size_t max_queue_bytes = 256u << 20;
 };

@@ -39,7 +39,7 @@ namespace {
                "                 [--poloniex-ws-port N] [--binance-ws-port N] [--poloniex-ws-idle-ms N]\n"
                "                 [--control-port N] [--data DIR] [--catalog DIR] [--symbols BTC,ETH,SOL]\n"
                "                 [--timeframe 1h] [--source DIR] [--start ISO8601] [--pace realtime|lockstep|unthrottled|<k>x]\n"
-               "                 [--seed N] [--ready-file PATH]\n";
+               "                 [--seed N] [--ready-file PATH] [--bind ADDR (default 127.0.0.1)]\n";
   std::exit(2);
 }
 
@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   int poloniex_port = 0, binance_port = 0, control_port = 0, poloniex_ws_port = 0, binance_ws_port = 0;
   std::int64_t poloniex_ws_idle_ms = 30000;  // the venue closes a socket silent for 30 s (A8)
   std::string ready_file;
+  // Loopback by default; a container (compose, Railway) binds its private interface (0.0.0.0 / ::)
+  // so the fleet's other containers reach it. Never a public address: it is a simulator.
+  std::string bind = "127.0.0.1";
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
@@ -116,6 +119,7 @@ int main(int argc, char** argv) {
       else if (a == "--pace") opt.pace = parse_pace(next());
       else if (a == "--seed") opt.seed = std::stoull(next());
       else if (a == "--ready-file") ready_file = next();
+      else if (a == "--bind") bind = next();
       else if (a == "--help" || a == "-h") usage("help");
       else usage("unknown argument " + a);
     }
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
     if (w->venue(protocol::poloniex)) {
       poloniex_ws_options o;
       o.port = poloniex_ws_port;
+      o.bind = bind;
       o.idle_timeout = std::chrono::milliseconds(poloniex_ws_idle_ms);
       polo_ws = std::make_unique<poloniex_ws>(*w, o);
       polo_ws->start();
@@ -160,6 +165,7 @@ int main(int argc, char** argv) {
     if (w->venue(protocol::binance)) {
       binance_ws_options o;
       o.port = binance_ws_port;
+      o.bind = bind;
       bin_ws = std::make_unique<binance_ws>(*w, o);
       bin_ws->start();
       ws_ports.emplace_back("binance_ws", bin_ws->port());
@@ -186,7 +192,7 @@ int main(int argc, char** argv) {
       ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     });
     mount(*s.server);
-    s.port = port == 0 ? s.server->bind_to_any_port("127.0.0.1") : (s.server->bind_to_port("127.0.0.1", port) ? port : -1);
+    s.port = port == 0 ? s.server->bind_to_any_port(bind) : (s.server->bind_to_port(bind, port) ? port : -1);
     if (s.port <= 0) throw std::runtime_error("cannot bind " + name + " port " + std::to_string(port));
     slots.push_back(std::move(s));
   };

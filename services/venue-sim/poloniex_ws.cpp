@@ -97,6 +97,7 @@ struct poloniex_ws::impl final : ws_handler {
 
   static ws_server_options make_options(const poloniex_ws_options& o) {
     ws_server_options s;
+    s.bind = o.bind;
     s.name = "poloniex-ws";
     s.port = o.port;
     s.idle_timeout = o.idle_timeout;

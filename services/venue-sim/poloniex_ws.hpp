@@ -16,12 +16,14 @@
 #include "ws_server.hpp"
 
 #include <chrono>
+#include <string>
 #include <memory>
 
 namespace pt::venue_sim {
 
 struct poloniex_ws_options {
   int port = 0;
+  std::string bind = "127.0.0.1";  // loopback unless venue-sim --bind says otherwise (containers)
   std::chrono::milliseconds idle_timeout{30000};
   std::size_t max_queue_bytes = 256u << 20;
 };

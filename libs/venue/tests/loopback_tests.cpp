@@ -29,3 +29,28 @@ TEST_CASE("anything else is a live venue") {
   CHECK_FALSE(is_loopback_url("127.0.0.1:80"));
   CHECK_FALSE(is_loopback_url("http://127.0.0.1:80x"));
 }
+
+TEST_CASE("private-network venue URLs: containers yes, anything public no") {
+  using pt::venue::is_private_network_url;
+  CHECK(is_private_network_url("http://127.0.0.1:18100"));
+  CHECK(is_private_network_url("http://venue-sim:18100"));  // compose service name
+  CHECK(is_private_network_url("ws://venue-sim:18101/ws/v3/private"));
+  CHECK(is_private_network_url("http://venue-sim.railway.internal:18100"));
+  CHECK(is_private_network_url("http://10.1.2.3:80"));
+  CHECK(is_private_network_url("http://172.16.0.9"));
+  CHECK(is_private_network_url("http://172.31.255.1"));
+  CHECK(is_private_network_url("http://192.168.1.10:8080"));
+  CHECK(is_private_network_url("http://[fd12:3456::1]:8080"));
+  CHECK_FALSE(is_private_network_url("https://api.poloniex.com"));
+  CHECK_FALSE(is_private_network_url("wss://fstream.binance.com/ws"));
+  CHECK_FALSE(is_private_network_url("http://172.32.0.1"));
+  CHECK_FALSE(is_private_network_url("http://8.8.8.8"));
+  CHECK_FALSE(is_private_network_url("http://134744072"));  // 8.8.8.8 to inet_aton
+  CHECK_FALSE(is_private_network_url("http://0x08080808"));
+  CHECK_FALSE(is_private_network_url("http://railway.internal.evil.example"));
+  CHECK_FALSE(is_private_network_url("http://evil.example/x.railway.internal"));
+  CHECK_FALSE(is_private_network_url("http://venue-sim@api.poloniex.com"));
+  CHECK_FALSE(is_private_network_url("http://[2001:db8::1]"));
+  CHECK_FALSE(is_private_network_url("http://-x"));
+  CHECK_FALSE(is_private_network_url(""));
+}

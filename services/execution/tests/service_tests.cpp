@@ -487,6 +487,38 @@ TEST_CASE("live trading is refused without mode live and POLYTRADE_LIVE=1") {
   CHECK(svc.stop() == 2);
 }
 
+TEST_CASE("a private-network venue is paper only with POLYTRADE_PAPER_PRIVATE_VENUE=1 and a public one never") {
+  auto run = [](const std::string& url, bool opt_in) {
+    const auto dir = testing::make_temp_dir("execution-private");
+    const std::string cfg = dir + "/execution.yaml";
+    {
+      std::ofstream y(cfg);
+      y << "bus:\n  url: nats://127.0.0.1:1\n"
+        << "ledger:\n  url: postgresql://127.0.0.1:1/x\n"
+        << "execution:\n  venue: poloniex\n  rest_url: " << url << "\n  symbols: [BTC_USDT_PERP]\n";
+    }
+    if (opt_in) ::setenv("POLYTRADE_PAPER_PRIVATE_VENUE", "1", 1);
+    service_process svc({EXECUTION_BIN, "--config", cfg}, dir + "/execution.log");
+    ::unsetenv("POLYTRADE_PAPER_PRIVATE_VENUE");
+    std::this_thread::sleep_for(1500ms);
+    const int code = svc.stop();
+    return std::make_pair(code, svc.output());
+  };
+  // The compose / Railway venue-sim without the opt-in: refused as live (exit 2, bad config).
+  auto [c1, out1] = run("http://venue-sim:18100", false);
+  INFO(out1);
+  CHECK(c1 == 2);
+  CHECK(out1.find("POLYTRADE_PAPER_PRIVATE_VENUE") != std::string::npos);
+  // With it: the config passes (it then stops at the unreachable NATS, exit 3, not 2).
+  auto [c2, out2] = run("http://venue-sim.railway.internal:18100", true);
+  INFO(out2);
+  CHECK(c2 == 3);
+  // The opt-in never makes a public venue paper.
+  auto [c3, out3] = run("https://api.poloniex.com", true);
+  INFO(out3);
+  CHECK(c3 == 2);
+}
+
 TEST_CASE("no protection confirmed in time: the position is closed and alerts.critical raised (Poloniex)") {
   PT_NEED_RECORDED_DATA();
   harness h({"poloniex", "BTC_USDT_PERP", "1"}, "timeout");
