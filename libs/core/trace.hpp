@@ -8,9 +8,10 @@
 //   md_recv       the venue frame that completed the bar arrived at marketdata
 //   md_pub        marketdata hands the bar to NATS
 //   signal_recv   the bar arrived at signal      signal_pub    trade.proposed handed to NATS
-//   risk_recv     the proposal arrived at risk   risk_durable  RiskApproved committed
-//   risk_pub      risk.decision handed to NATS
+//   risk_recv     the proposal arrived at risk   risk_decided  sized and checked (not yet stored)
+//   risk_durable  RiskApproved committed         risk_pub      risk.decision handed to NATS
 //   exec_recv     the decision arrived at execution
+//   exec_checked  the venue lookup and the guards done, the order about to be recorded
 //   exec_durable  the order intent committed     exec_sent     the order request leaves execution
 #include <nlohmann/json.hpp>
 

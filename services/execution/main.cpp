@@ -508,6 +508,7 @@ struct exec_context {
       order_msg(rejected_order(r), decision_id, type, "shadow mode: decided, not sent");
       return std::nullopt;
     }
+    trace_stamp("exec_checked");
     json intent{{"phase", "intent"},
                 {"client_order_id", r.client_id},
                 {"decision_id", decision_id},
@@ -1675,6 +1676,43 @@ std::shared_ptr<pv::venue> make_venue(exec_context& c) {
   return made.venue;
 }
 
+// `execution --config FILE --self-check`: the start-up self-check alone, for an operator before
+// going live. It reads only: no NATS, no ledger, no order, no account setting changed (so a
+// leverage or margin mode that execution would enforce at start shows as a difference here).
+// Prints one line per check and the report as JSON; exit 0 when nothing blocks, 1 otherwise.
+int self_check_only(const exec_config& cfg) {
+  exec_context c;
+  c.cfg = cfg;
+  try {
+    c.venue = make_venue(c);
+  } catch (const std::exception& e) {
+    std::printf("self-check: cannot reach the venue: %s\n", e.what());
+    return 1;
+  }
+  pv::self_check_expectations x;
+  x.symbols = cfg.symbols;
+  x.leverage = cfg.leverage;
+  x.margin = cfg.margin;
+  x.pos_mode = cfg.pos_mode;
+  x.skew = cfg.venue == "binance" ? pv::clock_skew_config::for_binance() : pv::clock_skew_config::for_poloniex();
+  const auto facts = pv::gather(*c.venue, x, [] { return pt::core::timestamp::from_nanos(wall_ms() * 1'000'000); },
+                                c.instruments_from_catalog);
+  const auto report = pv::evaluate(facts, x);
+  const bool accept = cfg.accept_unverified_key_permissions || cfg.mode != "live";
+  const auto blocking = report.blocking(accept);
+  std::printf("self-check of %s (%s mode, %s):\n", cfg.venue.c_str(), cfg.mode.c_str(), cfg.rest_url.empty() ? "the venue's address" : cfg.rest_url.c_str());
+  for (const auto& r : report.checks)
+    std::printf("  %-16s %-13s %s\n", r.code.c_str(), pv::to_string(r.status), r.detail.c_str());
+  std::printf("%s\n", json{{"passed", blocking.empty()}, {"unverifiable_accepted", accept}, {"checks", report.to_json()}}.dump().c_str());
+  if (blocking.empty()) {
+    std::printf("result: PASS\n");
+    return 0;
+  }
+  for (const auto& b : blocking) std::printf("blocking: %s\n", b.c_str());
+  std::printf("result: FAIL (execution would hold new entries)\n");
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1683,8 +1721,14 @@ int main(int argc, char** argv) {
   pt::service::options opt;
   opt.default_name = "execution";
   opt.summary = "risk.decision.approved -> venue orders with protection; exec.* out";
+  opt.flags = {"--self-check"};
   opt.configure = [&](const pt::service::context& ctx) {
     cfg = read_config(ctx.config);
+    if (ctx.flag("--self-check")) {
+      const int rc = self_check_only(cfg);
+      std::fflush(stdout);
+      std::exit(rc);
+    }
     lcfg = pt::ledger::config::from(ctx.config);
     if (lcfg.url.empty()) ctx.config.fail("ledger.url", "required (or DATABASE_URL): execution writes its intents first");
   };

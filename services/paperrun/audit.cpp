@@ -88,8 +88,9 @@ latency_summary summarize_latency(std::vector<double> ms) {
 }
 
 std::vector<hop_latency> summarize_traces(const std::vector<nlohmann::json>& traces) {
-  static const char* const stages[] = {"md_recv",  "md_pub",     "signal_recv",  "signal_pub",   "risk_recv",
-                                       "risk_durable", "risk_pub", "exec_recv", "exec_durable", "exec_sent"};
+  static const char* const stages[] = {"md_recv",   "md_pub",       "signal_recv", "signal_pub",
+                                       "risk_recv", "risk_decided", "risk_durable", "risk_pub",
+                                       "exec_recv", "exec_checked", "exec_durable", "exec_sent"};
   constexpr std::size_t n = sizeof(stages) / sizeof(stages[0]);
   std::vector<std::vector<double>> hops(n);  // hops[i]: stage i-1 -> i; hops[0]: the total
   auto ns = [](const nlohmann::json& t, const char* k) -> std::int64_t {

@@ -195,11 +195,13 @@ struct risk_service {
 
   void on_proposal(const pt::bus::envelope& env) {
     const auto pid = env.body.value("proposal_id", "");
+    std::int64_t decided_ns = 0;
     auto it = decided.find(pid);
     if (it == decided.end()) {
       // Kept even if the ledger write below fails: a redelivery retries the same decision (the
       // event_id is derived from it, so a write that did commit is not doubled).
       it = decided.emplace(pid, eng->decide(env.body, wall())).first;
+      decided_ns = pt::core::trace::now_ns();
       pt::log::info(it->second.approved ? "approved" : "rejected",
                     {{"proposal_id", pid}, {"reason_code", it->second.body.value("reason_code", "")},
                      {"quantity", it->second.body.value("quantity", "")}});
@@ -220,6 +222,7 @@ struct risk_service {
     if (pt::core::trace::get(env.body, "md_recv") > 0) {
       pt::core::trace::carry(env.body, out);
       pt::core::trace::stamp(out, "risk_recv", env.received_ns);
+      pt::core::trace::stamp(out, "risk_decided", decided_ns);
       pt::core::trace::stamp(out, "risk_durable", durable_ns);
       pt::core::trace::stamp(out, "risk_pub", pt::core::trace::now_ns());
     }

@@ -946,6 +946,41 @@ TEST_CASE("self-check: a key that may withdraw holds new entries until the key i
   CHECK(orders_for(h.account(), oms::client_order_id("d-sc-2", "entry")) == 1);
 }
 
+TEST_CASE("execution --self-check runs the checks alone and exits 0 or 1 with no NATS and no ledger (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "selfcheck_cli");
+  const std::string cfg = h.dir + "/selfcheck.yaml";
+  {
+    std::ofstream y(cfg);
+    y << "bus:\n  url: nats://127.0.0.1:1\n"  // nothing listens: the check must not need it
+      << "ledger:\n  url: postgresql://127.0.0.1:1/x\n"
+      << "execution:\n  venue: binance\n  rest_url: " << h.sim->url("binance") << "\n  symbols: [BTCUSDT]\n"
+      << "  leverage: 5\n";  // venue-sim's setting: the read-only check enforces nothing, so it must match
+  }
+  auto run = [&](const std::string& name) {
+    service_process p({EXECUTION_BIN, "--config", cfg, "--self-check"}, h.dir + "/" + name + ".log");
+    const int code = p.exited(20s);  // -1: still running (it must end by itself)
+    return std::make_pair(code, p.output());
+  };
+  auto keys = h.control->Post("/sim/keys", json{{"key", "venue-sim-key"}, {"withdrawals", true}}.dump(), "application/json");
+  REQUIRE(keys);
+  REQUIRE(keys->status == 200);
+  auto [bad, bad_out] = run("withdraw");
+  INFO(bad_out);
+  CHECK(bad == 1);
+  CHECK(bad_out.find("KEY_PERMISSIONS") != std::string::npos);
+  CHECK(bad_out.find("result: FAIL") != std::string::npos);
+  keys = h.control->Post("/sim/keys", json{{"key", "venue-sim-key"}, {"withdrawals", false}}.dump(), "application/json");
+  REQUIRE(keys);
+  auto [good, good_out] = run("clean");
+  INFO(good_out);
+  CHECK(good == 0);
+  CHECK(good_out.find("CLOCK_SKEW") != std::string::npos);
+  CHECK(good_out.find("result: PASS") != std::string::npos);
+  // Read-only: the account saw no order at all.
+  CHECK(h.account().at("client_ids").empty());
+}
+
 TEST_CASE("self-check: a clock off by more than the venue allows fails the check (Binance)") {
   PT_NEED_RECORDED_DATA();
   harness h({"binance", "BTCUSDT", "0.01"}, "selfcheck_clock");

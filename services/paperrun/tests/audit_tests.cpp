@@ -87,8 +87,8 @@ TEST_CASE("decision traces are summarized hop by hop") {
   // Two traced entries; ns stamps chosen so every hop has a known length in ms.
   auto traced = [](std::int64_t base, std::int64_t step_ns) {
     nlohmann::json t = nlohmann::json::object();
-    const char* stages[] = {"md_recv", "md_pub", "signal_recv", "signal_pub", "risk_recv",
-                            "risk_durable", "risk_pub", "exec_recv", "exec_durable", "exec_sent"};
+    const char* stages[] = {"md_recv",   "md_pub",       "signal_recv",  "signal_pub", "risk_recv", "risk_decided",
+                            "risk_durable", "risk_pub", "exec_recv", "exec_checked", "exec_durable", "exec_sent"};
     std::int64_t at = base;
     for (const char* s : stages) {
       t[s] = at;
@@ -101,14 +101,14 @@ TEST_CASE("decision traces are summarized hop by hop") {
   traces.push_back(nlohmann::json{{"client_order_id", "x"}});
   traces.push_back(nlohmann::json{{"trace", {{"md_recv", 9'000'000}, {"exec_sent", 8'000'000}}}});
   const auto hops = pt::paperrun::summarize_traces(traces);
-  REQUIRE(hops.size() == 10);  // the total and nine hops
+  REQUIRE(hops.size() == 12);  // the total and eleven hops
   CHECK(hops[0].from == "md_recv");
   CHECK(hops[0].to == "exec_sent");
   CHECK(hops[0].l.n == 2);
-  CHECK(hops[0].l.p50 == Approx(0.9));  // nine hops of 0.1 ms
-  CHECK(hops[0].l.max == Approx(2.7));  // nine hops of 0.3 ms
-  CHECK(hops[5].from == "risk_recv");
-  CHECK(hops[5].to == "risk_durable");
+  CHECK(hops[0].l.p50 == Approx(1.1));  // eleven hops of 0.1 ms
+  CHECK(hops[0].l.max == Approx(3.3));  // eleven hops of 0.3 ms
+  CHECK(hops[6].from == "risk_decided");
+  CHECK(hops[6].to == "risk_durable");
   CHECK(hops[5].l.max == Approx(0.3));
   // A trace missing a middle stage still counts in the total, not in the hops around the gap.
   auto partial = traced(0, 1'000'000);
@@ -116,6 +116,6 @@ TEST_CASE("decision traces are summarized hop by hop") {
   partial["trace"]["md_recv"] = 1;  // 0 is "not stamped"
   const auto p = pt::paperrun::summarize_traces({partial});
   CHECK(p[0].l.n == 1);
-  CHECK(p.size() == 8);  // the total and 7 hops: risk_recv -> risk_durable and risk_durable -> risk_pub are gone
+  CHECK(p.size() == 10);  // the total and 9 hops: risk_decided -> risk_durable and risk_durable -> risk_pub are gone
   CHECK(pt::paperrun::summarize_traces({nlohmann::json{{"x", 1}}}).empty());
 }
