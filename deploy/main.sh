@@ -6,6 +6,8 @@
 # (deploy/fleet.paper.yaml), and paperrun steps the replay, prints a one-screen summary every
 # simulated week and a final report. The exit code is paperrun's: 0 only when the run traded,
 # protected every entry within 2 s and its equity equals venue-sim's. Ctrl-C stops everything.
+#   POLYTRADE_VENUE=binance        venue-sim speaks Binance USD-M instead of Poloniex v3 (configs in
+#                                  deploy/paper/binance, native stops, guardian as dead-man switch)
 #   POLYTRADE__PAPERRUN__STEPS=N   stop after N bars (default: the whole replay)
 #   POLYTRADE_SIM_START=ISO-8601   market time at start (default: venue-sim's, data start + 30 d)
 #   POLYTRADE_PAPER_BALANCE=USDT   the paper account's balance (default 10000)
@@ -138,10 +140,19 @@ if [[ ! -d "$POLYTRADE_DATA/freqtrade_marketlab" ]]; then
   SIM_SOURCE=venue_public
 fi
 
+# Which protocol venue-sim speaks: Poloniex v3 (default) or Binance USD-M.
+VENUE=${POLYTRADE_VENUE:-poloniex}
+case "$VENUE" in
+  poloniex) PAPER_DIR=deploy/paper MANIFEST=deploy/fleet.paper.yaml VENUE_NAME="Poloniex v3" WS_PUBLIC=/ws/v3/public WS_PRIVATE=/ws/v3/private ;;
+  binance) PAPER_DIR=deploy/paper/binance MANIFEST=deploy/fleet.paper.binance.yaml VENUE_NAME="Binance USD-M" WS_PUBLIC="" WS_PRIVATE="" ;;
+  *) infra_die "POLYTRADE_VENUE must be poloniex or binance, not '$VENUE'" ;;
+esac
+
 # Paper keys are venue-sim's own: real keys in this environment never reach the simulator.
 export POLONIEX_API_KEY=venue-sim-key POLONIEX_API_SECRET=venue-sim-secret
+export BINANCE_API_KEY=venue-sim-key BINANCE_API_SECRET=venue-sim-secret
 export VENUE_SIM_ACCOUNTS="venue-sim-key:venue-sim-secret:${POLYTRADE_PAPER_BALANCE:-10000}"
-unset BINANCE_API_KEY BINANCE_API_SECRET POLYTRADE_LIVE
+unset POLYTRADE_LIVE
 if [[ -z "${POLYTRADE_CTL_TOKEN:-}" ]]; then
   POLYTRADE_CTL_TOKEN=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
   export POLYTRADE_CTL_TOKEN
@@ -155,14 +166,14 @@ for p in "$SIM_PORT" "$SIM_WS" "$SIM_CONTROL"; do
 done
 # The configs in deploy/paper name the default ports; these overrides follow POLYTRADE_SIM_PORT.
 for svc in MARKETDATA GUARDIAN EXECUTION; do export "POLYTRADE__${svc}__REST_URL=http://127.0.0.1:$SIM_PORT"; done
-export POLYTRADE__MARKETDATA__WS_URL="ws://127.0.0.1:$SIM_WS/ws/v3/public"
-export POLYTRADE__GUARDIAN__WS_URL="ws://127.0.0.1:$SIM_WS/ws/v3/public"
-export POLYTRADE__EXECUTION__WS_URL="ws://127.0.0.1:$SIM_WS/ws/v3/private"
+export POLYTRADE__MARKETDATA__WS_URL="ws://127.0.0.1:$SIM_WS$WS_PUBLIC"
+export POLYTRADE__GUARDIAN__WS_URL="ws://127.0.0.1:$SIM_WS$WS_PUBLIC"
+export POLYTRADE__EXECUTION__WS_URL="ws://127.0.0.1:$SIM_WS$WS_PRIVATE"
 export POLYTRADE__PAPERRUN__CONTROL_URL="http://127.0.0.1:$SIM_CONTROL"
 export POLYTRADE__GUARDIAN__STATE_FILE="$RUN_DIR/guardian-state.json"
 export POLYTRADE__PAPERRUN__REPORT_FILE="$RUN_DIR/report.json"
 
-sim_args=(--protocols poloniex --poloniex-port "$SIM_PORT" --poloniex-ws-port "$SIM_WS" --control-port "$SIM_CONTROL"
+sim_args=(--protocols "$VENUE" --"$VENUE"-port "$SIM_PORT" --"$VENUE"-ws-port "$SIM_WS" --control-port "$SIM_CONTROL"
   --symbols BTC,ETH --timeframe 1h --pace lockstep --data "$POLYTRADE_DATA" --source "$SIM_SOURCE"
   --ready-file "$RUN_DIR/venue-sim.json")
 [[ -n "${POLYTRADE_SIM_START:-}" ]] && sim_args+=(--start "$POLYTRADE_SIM_START")
@@ -174,15 +185,15 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [[ -s "$RUN_DIR/venue-sim.json" ]] || infra_die "venue-sim not ready within 30 s; see $RUN_DIR/venue-sim.log"
-infra_log "venue-sim up (Poloniex v3 on 127.0.0.1:$SIM_PORT, ws :$SIM_WS, control :$SIM_CONTROL, lockstep): $(cat "$RUN_DIR/venue-sim.json")"
+infra_log "venue-sim up ($VENUE_NAME on 127.0.0.1:$SIM_PORT, ws :$SIM_WS, control :$SIM_CONTROL, lockstep): $(cat "$RUN_DIR/venue-sim.json")"
 
 # The fleet's JSON logs go to a file; the terminal shows paperrun's summaries.
-"$BIN/supervisor/supervisor" --manifest deploy/fleet.paper.yaml >"$RUN_DIR/fleet.log" 2>&1 &
+"$BIN/supervisor/supervisor" --manifest "$MANIFEST" >"$RUN_DIR/fleet.log" 2>&1 &
 SUP_PID=$!
 infra_log "fleet starting under the supervisor (logs: $RUN_DIR/fleet.log)"
 sleep 1
 rc=0
-"$BIN/paperrun/paperrun" --config deploy/paper/paperrun.yaml 2> >(grep -v '^{.*"level":"\(info\|debug\)"' >&2) || rc=$?
+"$BIN/paperrun/paperrun" --config "$PAPER_DIR/paperrun.yaml" 2> >(grep -v '^{.*"level":"\(info\|debug\)"' >&2) || rc=$?
 print_health
 if ((rc != 0)); then
   infra_log "paper run FAILED (paperrun exit $rc); the fleet's last errors:"

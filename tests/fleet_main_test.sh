@@ -71,6 +71,17 @@ if [[ -d "$data/freqtrade_marketlab" ]]; then
     [[ "$first" == "$second" ]] || fail "the second run differs from the first: [$first] vs [$second]"
     echo "reproducible: the second run ended the same ($(head -1 <<<"$second"))"
   fi
+  # 4. Binance selectable: the same window on venue-sim's Binance USD-M protocol (native stops,
+  #    the guardian as dead-man switch) passes the same three checks.
+  out=$(POLYTRADE_VENUE=binance POLYTRADE__PAPERRUN__STEPS=${FLEET_TEST_STEPS:-720} POLYTRADE__PAPERRUN__SUMMARY_EVERY=240 bash deploy/main.sh 2>&1)
+  rc=$?
+  ((rc == 0)) || { tail -40 <<<"$out" >&2; fail "the Binance paper run exited with $rc"; }
+  grep -q "venue-sim up (Binance USD-M on 127.0.0.1:$POLYTRADE_SIM_PORT.*lockstep" <<<"$out" || fail "venue-sim not started on the Binance protocol"
+  grep -Eq "^trades \(entries in the ledger\): [1-9][0-9]* +ok" <<<"$out" || fail "Binance: no trade"
+  grep -Eq "^protected within 2000 ms: ([0-9]+) of \1 .* ok" <<<"$out" || fail "Binance: an entry not protected within 2 s"
+  grep -Eq "^equity: fleet [0-9.]+, venue-sim [0-9.]+ +equal" <<<"$out" || fail "Binance: equity differs from venue-sim's"
+  grep -q "^result: PASS" <<<"$out" || fail "Binance: the final report did not PASS"
+  echo "Binance paper run OK: $(grep -E '^trades|^equity: fleet|^closed trades' <<<"$out" | tr '\n' ';')"
 else
   echo "SKIP paper run: no recorded data in $data"
 fi

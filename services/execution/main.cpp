@@ -1155,6 +1155,21 @@ void on_exit(actor_t self, exec_context& c, const json& b) {
     p->plan.stop_moved(ns);
     ++p->stop_version;
     if (c.cfg.protection == "native") {
+      // A stop moved past the market is a stop that has been hit: the venue would refuse the order
+      // ("would immediately trigger", Binance -2021) and leave the old, wider stop in force. Close
+      // now instead, as the guardian does on Poloniex when a moved stop is already crossed.
+      try {
+        const char* source = "rest";
+        const decimal mark = c.guard_mark(symbol, &source);
+        if (mark.is_positive() && ((p->side == pv::side::buy && mark <= ns) || (p->side == pv::side::sell && mark >= ns))) {
+          pt::log::info("moved stop already crossed: closing", {{"symbol", symbol}, {"stop", ns.to_string()}, {"mark", mark.to_string()}});
+          flatten(self, c, p, "exit", "stop_moved_past_mark");
+          st.exits_done.insert(exit_id);
+          return;
+        }
+      } catch (const std::exception& e) {
+        pt::log::warn("mark not known before moving the stop: placing it anyway", {{"symbol", symbol}, {"error", e.what()}});
+      }
       const auto old = p->stop_cid;
       const auto cid = oms::client_order_id(p->decision_id, "stop-" + std::to_string(p->stop_version));
       try {

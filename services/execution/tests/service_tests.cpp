@@ -536,6 +536,31 @@ TEST_CASE("no protection confirmed in time: the position is closed and alerts.cr
   CHECK(h.count("PositionClosed") == 1);
 }
 
+TEST_CASE("a stop moved past the mark closes the position instead of failing at the venue (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "movepast");
+  h.start();
+  h.bus->js_publish("risk.decision.approved", h.decision("d-mp-1"), "d-mp-1");
+  REQUIRE(h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s));
+  for (int i = 0; i < 50 && h.count("PositionUpdated") < 1; ++i) std::this_thread::sleep_for(100ms);
+  // The trailed stop of a long, above the mark: the venue would refuse it as "would immediately
+  // trigger" and keep the old, wider stop. The position is closed instead.
+  const decimal m = h.connector()->get_mark_price("BTCUSDT").mark;
+  const std::string above = (m * decimal::parse("1.01")).to_string(1, core::rounding::down);
+  h.bus->js_publish("trade.exit",
+                    {{"exit_id", "d-mp-1-m"}, {"correlation_id", "corr"}, {"strategy", "test"}, {"venue", "binance"},
+                     {"symbol", "BTCUSDT"}, {"kind", "move_stop"}, {"reason", "trailing_stop"}, {"new_stop", above},
+                     {"ts", now_iso()}},
+                    "d-mp-1-m");
+  auto flat = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "flat"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(flat);
+  CHECK(position_of(h.account(), "BTCUSDT").is_zero());
+  CHECK(binance_open_algos(h.sim->url("binance"), "BTCUSDT").empty());
+  CHECK(h.last_payload("PositionClosed").value("reason", "") == "stop_moved_past_mark");
+  CHECK_FALSE(h.bus->saw([](const std::string& s, const json& b) { return s == "alerts.critical" && b.value("code", "") == "EXEC_STOP_MOVE_FAILED"; }));
+}
+
 TEST_CASE("kill switch: positions closed, stops cancelled, new entries refused (Binance)") {
   PT_NEED_RECORDED_DATA();
   harness h({"binance", "BTCUSDT", "0.01"}, "kill");
