@@ -250,25 +250,43 @@ void world::run_countdowns(std::stop_token stop) {
 }
 
 std::int64_t world::advance_to(std::int64_t t) {
+  // The whole step is replayed here, under the world's lock: an order that arrives meanwhile (a
+  // guardian close triggered by one of the step's path marks) waits until the step is complete
+  // and fills at the step's final state, however slow this machine is. Before, the replay thread
+  // advanced one event time at a time and such an order filled wherever the replay happened to
+  // be: two runs could differ (services/paperrun/README.md, "known gap").
+  std::lock_guard lock(mutex_);
   clock_->advance_to(t);
-  // Wait until the replay thread has processed everything up to t (or has nothing left).
-  for (int i = 0; i < 100000; ++i) {
-    {
-      std::lock_guard lock(mutex_);
-      bool behind = false;
-      for (auto& v : venues_) {
-        const auto next = v.replayer->next_event_time();
-        if (next && *next <= t) behind = true;
-      }
-      if (!behind) {
-        for (auto& v : venues_) v.replayer->advance_to(t);
-        market_now_ = std::max(market_now_.load(), t);
-        return market_now_;
-      }
+  for (;;) {
+    std::optional<std::int64_t> next;
+    for (auto& v : venues_) {
+      const auto n = v.replayer->next_event_time();
+      if (n) next = next ? std::min(*next, *n) : *n;
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (!next || *next > t) break;
+    replay_at_locked(*next);
   }
+  for (auto& v : venues_) v.replayer->advance_to(t);
+  market_now_ = std::max(market_now_.load(), t);
   return market_now_;
+}
+
+void world::replay_at_locked(std::int64_t at) {
+  std::vector<std::pair<protocol, std::vector<std::string>>> moved;
+  for (auto& v : venues_) {
+    const auto n = v.replayer->advance_to(at);
+    events_done_ += static_cast<std::int64_t>(n);
+    if (n > 0) {
+      std::vector<std::string> syms;
+      for (const auto& s : v.replayer->data()) syms.push_back(s.venue_symbol);
+      moved.emplace_back(v.proto, std::move(syms));
+    }
+  }
+  market_now_ = std::max(market_now_.load(), at);
+  if (!moved.empty()) last_event_ = at;
+  for (auto& e : events_)
+    if (e.on_market)
+      for (const auto& [p, syms] : moved) e.on_market(p, syms);
 }
 
 void world::run(std::stop_token stop) {
@@ -293,24 +311,8 @@ void world::run(std::stop_token stop) {
       return;
     }
     if (!clock_->wait_until(*next, stop)) return;
-    std::vector<std::pair<protocol, std::vector<std::string>>> moved;
-    {
-      std::lock_guard lock(mutex_);
-      for (auto& v : venues_) {
-        const auto n = v.replayer->advance_to(*next);
-        events_done_ += static_cast<std::int64_t>(n);
-        if (n > 0) {
-          std::vector<std::string> syms;
-          for (const auto& s : v.replayer->data()) syms.push_back(s.venue_symbol);
-          moved.emplace_back(v.proto, std::move(syms));
-        }
-      }
-      market_now_ = std::max(market_now_.load(), *next);
-      if (!moved.empty()) last_event_ = *next;
-      for (auto& e : events_)
-        if (e.on_market)
-          for (const auto& [p, syms] : moved) e.on_market(p, syms);
-    }
+    std::lock_guard lock(mutex_);
+    replay_at_locked(*next);  // nothing left at *next when a lockstep step replayed it already
   }
 }
 

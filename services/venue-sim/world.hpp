@@ -114,7 +114,8 @@ class world {
   // Market time (the replay position) and server time (wall clock + injected skew), in ms.
   [[nodiscard]] std::int64_t market_now() const;
   [[nodiscard]] std::int64_t server_now() const;
-  // Lockstep: advance the market to t (the replay thread catches up before this returns).
+  // Lockstep: advance the market to t, replaying every event up to t here, under the world's lock:
+  // an order arriving meanwhile waits for the whole step (deterministic fills).
   std::int64_t advance_to(std::int64_t t);
   [[nodiscard]] std::int64_t replay_events() const { return events_done_.load(); }
   // Market time of the newest replayed event (what the last stream pushes were stamped with);
@@ -137,6 +138,8 @@ class world {
   void run_countdowns(std::stop_token stop);
 
   world_options options_;
+  // Every venue's events at `at`, then the market listeners. Caller holds mutex_.
+  void replay_at_locked(std::int64_t at);
   std::mutex mutex_;
   std::unique_ptr<replay::replay_clock> clock_;
   std::vector<venue_state> venues_;
