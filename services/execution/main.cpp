@@ -74,6 +74,9 @@ struct exec_config {
   // Slippage guard: an entry is refused when the mark moved more than this fraction away from
   // the decision's price (the decision is stale: its sizing and stop were for another market).
   decimal max_entry_deviation = decimal::parse("0.01");
+  // Spread guard: an entry is refused when the book's spread ((ask - bid) / mid) is wider than
+  // this fraction (seed 004 §10: 0.3 %). 0 = off.
+  decimal max_spread = decimal::parse("0.003");
   // The guards' mark: the newest md.<venue>.<symbol>.mark received within mark_max_age (wall
   // clock), else one REST call. Live default 2 s: the venue streams marks about every second, and
   // a REST round trip to it is the slowest step of an entry. 0 = always REST (the paper default:
@@ -110,7 +113,7 @@ exec_config read_config(const pt::config::document& c) {
                                "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
                                "max_entry_deviation_pct", "shadow", "self_check", "accept_unverified_key_permissions",
                                "self_check_retry", "slice_algo", "slice_min_notional", "slice_count", "slice_duration",
-                               "slice_display_pct", "mark_max_age"});
+                               "slice_display_pct", "mark_max_age", "max_spread_pct"});
   m.venue = c.get_enum("execution.venue", {"poloniex", "binance"}, m.venue);
   m.rest_url = c.get_string("execution.rest_url", "");
   m.ws_url = c.get_string("execution.ws_url", "");
@@ -159,6 +162,16 @@ exec_config read_config(const pt::config::document& c) {
   m.lease_key = c.get_int("execution.lease_key", 1, INT64_MAX, m.lease_key);
   m.reconcile = c.get_bool("execution.reconcile", m.reconcile);
   m.mark_max_age = c.get_duration("execution.mark_max_age", 0ms, 60s, m.mode == "live" ? 2000ms : 0ms);
+  if (c.has("execution.max_spread_pct")) {
+    decimal pct;
+    try {
+      pct = decimal::parse(c.get_string("execution.max_spread_pct"));
+    } catch (const std::exception&) {
+      c.fail("execution.max_spread_pct", "not a decimal number (percent, e.g. \"0.3\"; \"0\" = off)");
+    }
+    if (pct.is_negative() || pct > decimal::parse("10")) c.fail("execution.max_spread_pct", "must be within 0 (off) .. 10 (percent)");
+    m.max_spread = pct / decimal::parse("100");
+  }
   if (c.has("execution.max_entry_deviation_pct")) {
     decimal pct;
     try {
@@ -789,6 +802,24 @@ bool entry_sent(actor_t self, exec_context& c, const decision_view& d, pv::order
 // mark must be within max_entry_deviation of the decision's price and still on the profit side
 // of the stop (an entry past its own stop would be closed at a loss at once).
 std::string entry_guard(exec_context& c, const decision_view& d) {
+  // Spread guard (seed 004 §10: abort when the spread is over 0.3 %): a wide book means a market
+  // entry pays far more than the decision assumed, or the book is broken.
+  if (c.cfg.max_spread.is_positive()) {
+    pv::order_book b;
+    try {
+      b = c.venue->book(d.symbol, 5);
+    } catch (const std::exception& e) {
+      return std::string("order book not known (") + e.what() + "): entry not sent blind";
+    }
+    if (b.bids.empty() || b.asks.empty()) return "order book empty on one side: entry not sent";
+    const decimal bid = b.bids.front().price, ask = b.asks.front().price;
+    if (!bid.is_positive() || ask <= bid) return "order book crossed or empty (bid " + bid.to_string() + ", ask " + ask.to_string() + "): entry not sent";
+    const decimal spread = (ask - bid) * decimal::parse("2") / (ask + bid);
+    if (spread > c.cfg.max_spread)
+      return "spread guard: bid " + bid.to_string() + " ask " + ask.to_string() + " is a spread of " +
+             (spread * decimal::parse("100")).to_string(4, pt::core::rounding::half_even) + " %, over " +
+             (c.cfg.max_spread * decimal::parse("100")).to_string() + " %";
+  }
   if (!d.price || !d.price->is_positive()) return "";  // no reference price: market entry as decided
   const decimal ref = *d.price;
   decimal mark;

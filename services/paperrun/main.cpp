@@ -91,6 +91,11 @@ struct fleet_view {
   bool step_bar_seen = false;
   steady::time_point step_started;
   std::vector<double> lat_bar, lat_proposal, lat_decision, lat_order;
+  // Guardian venues: decisions whose take-profit limit order execution has not reported yet. It
+  // is placed after the guardian's arm, so "armed" alone could end the step before it reaches
+  // the venue; placed during the next step's replay, it would fill at another price (seen once
+  // under load: the same trade closed at +146.99 and at +140.52 in two runs).
+  std::map<std::string, std::string> awaiting_tp;  // decision_id -> symbol
   std::set<std::string> order_seen;  // decision ids whose entry order was timed
   std::vector<json> traces;          // traced entry orders (exec.order with trace.exec_sent)
   void sample(std::vector<double>& into) const {
@@ -103,7 +108,8 @@ struct fleet_view {
         const auto it = guardian_marks.find(s);
         if (it == guardian_marks.end() || it->second < step_last_event_ms) ++lagging;
       }
-    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size() + lagging;
+    return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size() +
+           awaiting_tp.size() + lagging;
   }
 };
 
@@ -173,6 +179,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       v->sample(v->lat_decision);
       v->pending_proposals.erase(b.value("proposal_id", ""));
       v->pending_decisions.insert(b.value("decision_id", ""));
+      if (guardian_protects && b.contains("take_profit")) v->awaiting_tp[b.value("decision_id", "")] = b.value("symbol", "");
     } else if (s == "risk.decision.rejected") {
       ++v->rejected;
       v->sample(v->lat_decision);
@@ -190,6 +197,8 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       }
       if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
         v->pending_decisions.erase(b.value("decision_id", ""));
+      // The take-profit reported (placed or refused), or the entry refused: nothing more to wait for.
+      if (b.value("type", "") == "take_profit" || state == "rejected") v->awaiting_tp.erase(did);
     } else if (s == "guardian.protection") {
       // A trigger is a close in flight; an arm ends an entry's wait. (A moved stop is not waited
       // for: execution does not re-arm on every move_stop, so there is no message to wait on.)
@@ -223,6 +232,8 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
         v->unprotected.erase(sym);
         v->closing.erase(sym);
         v->moving.erase(sym);
+        for (auto it = v->awaiting_tp.begin(); it != v->awaiting_tp.end();)
+          it = it->second == sym ? v->awaiting_tp.erase(it) : std::next(it);
       }
       v->positions[sym] = b;
     }

@@ -739,6 +739,20 @@ TEST_CASE("slippage and stop guards: a stale decision is refused and nothing is 
   CHECK(orders_for(h.account(), oms::client_order_id("d-guard-3", "entry")) == 1);
 }
 
+TEST_CASE("spread guard: an entry is refused when the book is wider than max_spread_pct (Poloniex)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"poloniex", "BTC_USDT_PERP", "1"}, "spread");
+  // venue-sim's book is a real one-tick-ish spread: any positive limit below it must refuse.
+  h.start("  max_spread_pct: \"0.000001\"\n");
+  auto d = h.decision("d-spread-1");
+  h.bus->js_publish("risk.decision.approved", d, "d-spread-1");
+  auto rej = h.bus->next([](const std::string& s, const json& b) { return s == "exec.order.rejected" && b.at("decision_id") == "d-spread-1"; }, 10s);
+  INFO(h.svc->output());
+  REQUIRE(rej);
+  CHECK(rej->second.at("reason").get<std::string>().find("spread guard: bid ") != std::string::npos);
+  CHECK(orders_for(h.account(), oms::client_order_id("d-spread-1", "entry")) == 0);
+}
+
 TEST_CASE("the guards use a streamed mark within mark_max_age and ask the venue otherwise (Binance)") {
   PT_NEED_RECORDED_DATA();
   harness h({"binance", "BTCUSDT", "0.01"}, "streammark");
