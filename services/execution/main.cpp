@@ -632,24 +632,48 @@ void guardian_msg(exec_context& c, const position_ctx& p, const char* action, co
   c.js("guardian.protect", j, msg_id);
 }
 
+// A native (algo) leg reported on exec.order like any order: type stop_market or take_profit,
+// the whole position's quantity (closePosition), state new when the venue took it, else rejected.
+void algo_leg_msg(exec_context& c, const position_ctx& p, const std::string& cid, const char* type, decimal trigger,
+                  bool accepted, const std::string& reason = {}) {
+  if (c.cfg.shadow) return;  // nothing went to the venue
+  pv::order o;
+  o.symbol = p.symbol;
+  o.client_id = cid;
+  o.s = opposite(p.side);
+  o.qty = p.qty;
+  o.price = trigger;
+  o.reduce_only = true;
+  o.state = accepted ? pv::order_state::open : pv::order_state::rejected;
+  c.order_msg(o, p.decision_id, type, reason);
+}
+
 // Sends the stop (and take-profit). Native: confirmed by the venue's ack here; guardian: by the
 // guardian.protection armed message later (a deadline checks it).
 void start_protection(actor_t self, exec_context& c, position_ctx& p) {
   p.plan.stop_requested(steady::now());
   const auto close_side = opposite(p.side);
   if (c.cfg.protection == "native") {
+    const decimal stop = c.to_tick(p.symbol, p.plan.stop_price());
     try {
-      c.place_algo(p.symbol, close_side, "STOP_MARKET", c.to_tick(p.symbol, p.plan.stop_price()), p.stop_cid);
+      c.place_algo(p.symbol, close_side, "STOP_MARKET", stop, p.stop_cid);
       confirm_protection(c, p, "native");
+      algo_leg_msg(c, p, p.stop_cid, "stop_market", stop, true);
     } catch (const std::exception& e) {
       pt::log::error("native stop refused", {{"symbol", p.symbol}, {"error", e.what()}});
+      algo_leg_msg(c, p, p.stop_cid, "stop_market", stop, false, e.what());
     }
-    if (p.plan.take_profit()) try {
-        c.place_algo(p.symbol, close_side, "TAKE_PROFIT_MARKET", c.to_tick(p.symbol, *p.plan.take_profit()), p.tp_cid);
+    if (p.plan.take_profit()) {
+      const decimal tp = c.to_tick(p.symbol, *p.plan.take_profit());
+      try {
+        c.place_algo(p.symbol, close_side, "TAKE_PROFIT_MARKET", tp, p.tp_cid);
         p.plan.take_profit_placed();
+        algo_leg_msg(c, p, p.tp_cid, "take_profit", tp, true);
       } catch (const std::exception& e) {
         pt::log::warn("native take-profit refused", {{"symbol", p.symbol}, {"error", e.what()}});
+        algo_leg_msg(c, p, p.tp_cid, "take_profit", tp, false, e.what());
       }
+    }
   } else {
     guardian_msg(c, p, "arm", p.protection_id + "-arm");
     if (p.plan.take_profit()) {
@@ -1203,13 +1227,16 @@ void on_exit(actor_t self, exec_context& c, const json& b) {
       }
       const auto old = p->stop_cid;
       const auto cid = oms::client_order_id(p->decision_id, "stop-" + std::to_string(p->stop_version));
+      const decimal at = c.to_tick(symbol, ns);
       try {
-        c.place_algo(symbol, opposite(p->side), "STOP_MARKET", c.to_tick(symbol, ns), cid);
+        c.place_algo(symbol, opposite(p->side), "STOP_MARKET", at, cid);
         p->stop_cid = cid;
         c.cancel_algo(old);  // the new one is in force first: never a moment without a stop
         confirm_protection(c, *p, "native");
+        algo_leg_msg(c, *p, cid, "stop_market", at, true);
       } catch (const std::exception& e) {
         c.alert("EXEC_STOP_MOVE_FAILED", "moving the stop of " + symbol + " failed: " + e.what(), {{"symbol", symbol}});
+        algo_leg_msg(c, *p, cid, "stop_market", at, false, e.what());
       }
     } else {
       guardian_msg(c, *p, "arm", p->protection_id + "-arm-" + std::to_string(p->stop_version));

@@ -91,11 +91,14 @@ struct fleet_view {
   bool step_bar_seen = false;
   steady::time_point step_started;
   std::vector<double> lat_bar, lat_proposal, lat_decision, lat_order;
-  // Guardian venues: decisions whose take-profit limit order execution has not reported yet. It
-  // is placed after the guardian's arm, so "armed" alone could end the step before it reaches
-  // the venue; placed during the next step's replay, it would fill at another price (seen once
-  // under load: the same trade closed at +146.99 and at +140.52 in two runs).
+  // Decisions whose take-profit execution has not reported yet (a limit order on Poloniex, an
+  // algo order on Binance). It goes out after the stop, so the stop alone could end the step
+  // before it reaches the venue; placed during the next step's replay, it would fill at another
+  // price (seen once under load: the same trade closed at +146.99 and at +140.52 in two runs).
   std::map<std::string, std::string> awaiting_tp;  // decision_id -> symbol
+  // Decisions whose take-profit was reported or whose entry was refused. Streams are ordered
+  // only within themselves: the EXEC report can arrive here before the RISK decision.
+  std::set<std::string> tp_done;
   std::set<std::string> order_seen;  // decision ids whose entry order was timed
   std::vector<json> traces;          // traced entry orders (exec.order with trace.exec_sent)
   void sample(std::vector<double>& into) const {
@@ -171,15 +174,17 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       ++v->exits;
       const auto sym = b.value("symbol", "");
       if (position_open(sym) && b.value("kind", "") == "close") v->closing.insert(sym);
-      // A trailed stop: on guardian venues the step waits for the guardian's armed at the new stop.
-      if (guardian_protects && position_open(sym) && b.contains("new_stop") && b["new_stop"].is_string())
+      // A trailed stop: the step waits for the guardian's armed at the new stop (Poloniex) or for
+      // execution's report of the new native stop order (Binance, exec.order stop_market).
+      if (position_open(sym) && b.contains("new_stop") && b["new_stop"].is_string())
         if (auto ns = decimal::try_parse(b["new_stop"].get<std::string>())) v->moving[sym] = *ns;
     } else if (s == "risk.decision.approved") {
       ++v->approved;
       v->sample(v->lat_decision);
       v->pending_proposals.erase(b.value("proposal_id", ""));
       v->pending_decisions.insert(b.value("decision_id", ""));
-      if (guardian_protects && b.contains("take_profit")) v->awaiting_tp[b.value("decision_id", "")] = b.value("symbol", "");
+      if (b.contains("take_profit") && !v->tp_done.count(b.value("decision_id", "")))
+        v->awaiting_tp[b.value("decision_id", "")] = b.value("symbol", "");
     } else if (s == "risk.decision.rejected") {
       ++v->rejected;
       v->sample(v->lat_decision);
@@ -197,8 +202,12 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       }
       if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
         v->pending_decisions.erase(b.value("decision_id", ""));
+      if (!guardian_protects && b.value("type", "") == "stop_market") v->moving.erase(b.value("symbol", ""));
       // The take-profit reported (placed or refused), or the entry refused: nothing more to wait for.
-      if (b.value("type", "") == "take_profit" || state == "rejected") v->awaiting_tp.erase(did);
+      if (b.value("type", "") == "take_profit" || state == "rejected") {
+        v->awaiting_tp.erase(did);
+        v->tp_done.insert(did);
+      }
     } else if (s == "guardian.protection") {
       // A trigger is a close in flight; an arm ends an entry's wait. (A moved stop is not waited
       // for: execution does not re-arm on every move_stop, so there is no message to wait on.)
@@ -398,13 +407,15 @@ class conductor {
     ++view_->settle_timeouts;
     pt::log::warn("the fleet did not settle within settle_timeout; stepping on",
                   {{"proposals", view_->pending_proposals.size()}, {"decisions", view_->pending_decisions.size()},
-                   {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}, {"moving", view_->moving.size()}});
+                   {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}, {"moving", view_->moving.size()},
+                   {"awaiting_take_profit", view_->awaiting_tp.size()}});
     // What is still pending then is forgotten: one lost message must not slow every later step.
     view_->pending_proposals.clear();
     view_->pending_decisions.clear();
     view_->unprotected.clear();
     view_->moving.clear();
     view_->closing.clear();
+    view_->awaiting_tp.clear();
   }
 
   void print_summary(std::int64_t step, const json& st, steady::time_point started) {

@@ -397,6 +397,17 @@ void run_case(const venue_case& vc) {
   CHECK(bus.saw([&](const std::string& s, const json& b) {
     return s == "exec.order.filled" && b.at("client_order_id") == cid && b.at("filled_qty") == vc.qty;
   }));
+  // The take-profit is reported too (paperrun waits for it): a reduce-only limit on Poloniex, an
+  // algo order on Binance, where the native stop is reported as well.
+  auto is_tp = [&](const std::string& s, const json& b) {
+    return s == "exec.order.new" && b.value("type", "") == "take_profit" && b.value("decision_id", "") == decision_id;
+  };
+  CHECK((bus.saw(is_tp) || bus.next(is_tp, 5s)));
+  if (!polo)
+    CHECK(bus.saw([&](const std::string& s, const json& b) {
+      return s == "exec.order.new" && b.value("type", "") == "stop_market" && b.value("decision_id", "") == decision_id &&
+             b.value("reduce_only", false);
+    }));
   auto is_fill = [&](const std::string& s, const json& b) { return s == "exec.fill" && b.at("order_id") == cid; };
   CHECK((bus.saw(is_fill) || bus.next(is_fill, 5s)));
   auto is_account = [&](const std::string& s, const json& b) { return s == "exec.account" && b.at("open_positions") == 1; };
