@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -99,6 +100,14 @@ struct fleet_view {
   // Decisions whose take-profit was reported or whose entry was refused. Streams are ordered
   // only within themselves: the EXEC report can arrive here before the RISK decision.
   std::set<std::string> tp_done;
+  // signal's acknowledgement of each bar (signal.processed): a step is not over until signal has
+  // handled every bar it produced (any timeframe) and what it published for them has arrived here.
+  // Without it a trailed stop published a little late fell into the next step.
+  bool wait_signal = false;
+  std::set<std::string> bars_unacked;     // symbol|tf|close_ts seen on md, no ack yet
+  std::set<std::string> acked_early;      // acks that came before their bar
+  std::set<std::string> ids_expected;     // proposal / exit ids an ack named, not yet seen
+  std::set<std::string> ids_seen;         // proposal / exit ids seen before an ack named them
   std::set<std::string> order_seen;  // decision ids whose entry order was timed
   std::vector<json> traces;          // traced entry orders (exec.order with trace.exec_sent)
   void sample(std::vector<double>& into) const {
@@ -112,7 +121,7 @@ struct fleet_view {
         if (it == guardian_marks.end() || it->second < step_last_event_ms) ++lagging;
       }
     return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size() +
-           awaiting_tp.size() + lagging;
+           awaiting_tp.size() + bars_unacked.size() + ids_expected.size() + lagging;
   }
 };
 
@@ -128,7 +137,19 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       v->heartbeat_status[svc] = e.body.value("status", "");
       return;
     }
+    if (s == "signal.processed") {
+      const auto key = e.body.value("symbol", "") + "|" + e.body.value("tf", "") + "|" + e.body.value("close_ts", "");
+      if (v->bars_unacked.erase(key) == 0 && v->stepping) v->acked_early.insert(key);
+      if (e.body.contains("published") && e.body["published"].is_array())
+        for (const auto& id : e.body["published"])
+          if (id.is_string() && v->ids_seen.erase(id.get<std::string>()) == 0) v->ids_expected.insert(id.get<std::string>());
+      return;
+    }
     if (starts("md.")) {
+      if (v->wait_signal && v->stepping && e.body.value("closed", false) && !e.body.value("backfilled", false)) {
+        const auto key = e.body.value("symbol", "") + "|" + e.body.value("tf", "") + "|" + e.body.value("close_ts", "");
+        if (v->acked_early.erase(key) == 0) v->bars_unacked.insert(key);
+      }
       if (e.body.value("tf", "") == base_tf && e.body.value("closed", false) && !v->step_bar_seen) {
         v->sample(v->lat_bar);
         v->step_bar_seen = true;
@@ -166,11 +187,16 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       const auto it = v->positions.find(sym);
       return it != v->positions.end() && it->second.value("side", "flat") != "flat";
     };
+    auto seen_id = [&](const std::string& id) {
+      if (v->ids_expected.erase(id) == 0) v->ids_seen.insert(id);
+    };
     if (s == "trade.proposed") {
+      seen_id(b.value("proposal_id", ""));
       ++v->proposals;
       v->sample(v->lat_proposal);
       v->pending_proposals.insert(b.value("proposal_id", ""));
     } else if (s == "trade.exit") {
+      seen_id(b.value("exit_id", ""));
       ++v->exits;
       const auto sym = b.value("symbol", "");
       if (position_open(sym) && b.value("kind", "") == "close") v->closing.insert(sym);
@@ -408,7 +434,8 @@ class conductor {
     pt::log::warn("the fleet did not settle within settle_timeout; stepping on",
                   {{"proposals", view_->pending_proposals.size()}, {"decisions", view_->pending_decisions.size()},
                    {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}, {"moving", view_->moving.size()},
-                   {"awaiting_take_profit", view_->awaiting_tp.size()}});
+                   {"awaiting_take_profit", view_->awaiting_tp.size()}, {"bars_not_acked_by_signal", view_->bars_unacked.size()},
+                   {"published_not_seen", view_->ids_expected.size()}});
     // What is still pending then is forgotten: one lost message must not slow every later step.
     view_->pending_proposals.clear();
     view_->pending_decisions.clear();
@@ -416,6 +443,9 @@ class conductor {
     view_->moving.clear();
     view_->closing.clear();
     view_->awaiting_tp.clear();
+    view_->bars_unacked.clear();
+    view_->acked_early.clear();
+    view_->ids_expected.clear();
   }
 
   void print_summary(std::int64_t step, const json& st, steady::time_point started) {
@@ -616,12 +646,13 @@ int main(int argc, char** argv) {
     auto view = std::make_shared<fleet_view>();
     view->wait_guardian_marks = cfg.wait_guardian_marks && cfg.protocol == "poloniex";
     view->guardian_symbols = cfg.symbols;
+    view->wait_signal = std::find(cfg.services.begin(), cfg.services.end(), "signal") != cfg.services.end();
     auto actor = rt.system().spawn(collector, view, cfg.step, cfg.protocol == "poloniex");
     rt.manage(actor);
     if (auto err = rt.bus().ensure_fleet_streams()) throw std::runtime_error("jetstream: " + pt::bus::describe(err));
-    for (const auto& s : {"health.heartbeat.*", "exec.account", "risk.metrics", "signal.*.*", "guardian.status"})
+    for (const auto& s : {"health.heartbeat.*", "exec.account", "risk.metrics", "signal.*.*", "signal.processed", "guardian.status"})
       if (auto sub = rt.bus().subscribe(s, actor); !sub) throw std::runtime_error(std::string("subscribe ") + s);
-    if (auto sub = rt.bus().subscribe("md." + cfg.venue + ".*.bar." + cfg.step, actor); !sub)
+    if (auto sub = rt.bus().subscribe("md." + cfg.venue + ".*.bar.*", actor); !sub)  // every timeframe: signal acks each
       throw std::runtime_error("subscribe bars");
     // The JetStream event path, read as plain subscriptions (no durable: the conductor only watches).
     for (const auto& s : {"trade.proposed", "trade.exit", "risk.decision.approved", "risk.decision.rejected", "risk.breaker.*",

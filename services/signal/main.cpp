@@ -44,18 +44,19 @@ bool ends_with(const std::string& s, const std::string& p) {
 }
 
 // JetStream publish with a few quick retries: the message id makes a retry that did land harmless.
-void js_send(const signal_context& ctx, const sg::outbound& m) {
+// True when the server stored it (or had it already: a duplicate within its window).
+bool js_send(const signal_context& ctx, const sg::outbound& m) {
   for (int attempt = 1;; ++attempt) {
     auto ack = ctx.bus->js_publish(m.subject, m.body, m.msg_id);
     if (ack) {
       pt::log::info(ack->duplicate ? "duplicate dropped by the server" : "published",
                     {{"subject", m.subject}, {"msg_id", m.msg_id}, {"seq", ack->sequence}});
-      return;
+      return !ack->duplicate;  // a duplicate was delivered before: nothing new will arrive
     }
     if (attempt >= 3 || pt::bus::is(ack.error(), pt::bus::errc::schema_violation)) {
       pt::log::error("js publish failed", {{"subject", m.subject}, {"msg_id", m.msg_id},
                                            {"error", pt::bus::describe(ack.error())}});
-      return;
+      return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
   }
@@ -74,6 +75,8 @@ caf::behavior signal_actor(caf::stateful_actor<signal_state>* self, std::shared_
       [=](const pt::bus::envelope& e) {
         auto& eng = *self->state.engine;
         // Nothing a message carries may end the actor: a bad payload is logged, counted, dropped.
+        const bool is_bar = e.subject.find(".bar.") != std::string::npos;
+        nlohmann::json published = nlohmann::json::array();
         try {
           std::vector<sg::outbound> out;
           if (starts_with(e.subject, "exec.position.")) {
@@ -90,7 +93,7 @@ caf::behavior signal_actor(caf::stateful_actor<signal_state>* self, std::shared_
               pt::core::trace::stamp(m.body, "signal_pub", pt::core::trace::now_ns());
             }
             if (m.jetstream()) {
-              js_send(*ctx, m);
+              if (js_send(*ctx, m)) published.push_back(m.msg_id);
             } else if (auto err = ctx->bus->publish(m.subject, m.body)) {
               pt::log::warn("publish failed", {{"subject", m.subject}, {"error", pt::bus::describe(err)}});
             }
@@ -101,6 +104,18 @@ caf::behavior signal_actor(caf::stateful_actor<signal_state>* self, std::shared_
           pt::log::error("message not processed", {{"subject", e.subject}, {"error", x.what()}});
         }
         for (const auto& err : eng.take_errors()) pt::log::warn("strategy refused input", {{"error", err}});
+        // Every bar message is acknowledged once handled (fed, ignored or refused), after what it
+        // produced went out: a lockstep conductor (paperrun) waits for this before the next step,
+        // instead of guessing from a quiet spell that nothing more is coming.
+        if (is_bar && e.body.is_object() && e.body.contains("symbol") && e.body.contains("tf") && e.body.contains("close_ts"))
+          try {
+            nlohmann::json ack{{"venue", e.body.value("venue", ctx->cfg.venue)}, {"symbol", e.body["symbol"]}, {"tf", e.body["tf"]},
+                               {"close_ts", e.body["close_ts"]}, {"published", published}};
+            if (auto err = ctx->bus->publish("signal.processed", ack))
+              pt::log::warn("signal.processed not published", {{"error", pt::bus::describe(err)}});
+          } catch (const std::exception& x) {
+            pt::log::warn("signal.processed not built", {{"error", x.what()}});
+          }
         // Positions: the in-memory effect is done; a redelivery is harmless (older ts ignored).
         if (e.needs_ack())
           if (auto err = e.ack()) pt::log::warn("ack failed", {{"subject", e.subject}, {"error", pt::bus::describe(err)}});

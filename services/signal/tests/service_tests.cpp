@@ -171,6 +171,10 @@ TEST_CASE("service: recorded bars in, trade.proposed on JetStream with the contr
     REQUIRE(svc.wait_for("\"subscribed\"", 20s));
     nats_client c(nats.url());
     c.subscribe();
+    natsSubscription* acks = nullptr;  // signal.processed: one per bar message, naming what it published
+    REQUIRE(natsConnection_SubscribeSync(&acks, c.nc, "signal.processed") == NATS_OK);
+    natsSubscription_SetPendingLimits(acks, -1, -1);
+    REQUIRE(natsConnection_Flush(c.nc) == NATS_OK);
 
     // A schema-valid but impossible bar (high < low): logged and dropped, the service goes on.
     auto broken = make_rec("4h", bars.front().open_ms, 100, 101, 99, 100);
@@ -184,6 +188,24 @@ TEST_CASE("service: recorded bars in, trade.proposed on JetStream with the contr
     INFO(svc.output().substr(0, 20000));
     REQUIRE(c.wait_signal(last_signal_id, 60s));
     collect(c, 1500ms);
+    {
+      std::size_t n_acks = 0;
+      std::set<std::string> named;
+      natsMsg* m = nullptr;
+      while (natsSubscription_NextMsg(&m, acks, 500) == NATS_OK) {
+        const auto body = json::parse(std::string(natsMsg_GetData(m), natsMsg_GetDataLength(m)), nullptr, false);
+        natsMsg_Destroy(m);
+        ++n_acks;
+        CHECK(validate("signal.processed.json", body) == "");
+        for (const auto& id : body.at("published")) named.insert(id.get<std::string>());
+      }
+      // Every bar message acknowledged (the broken one too), and exactly the proposals named.
+      CHECK(n_acks == 2 * head.size() + 2);
+      std::set<std::string> want;
+      for (const auto& [id, _] : expected) want.insert(id);
+      CHECK(named == want);
+      natsSubscription_Destroy(acks);
+    }
     CHECK(svc.output().find("bad message dropped") != std::string::npos);
     CHECK(svc.output().find("\"level\":\"error\"") == std::string::npos);
     CHECK(svc.stop() == 0);
