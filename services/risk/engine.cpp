@@ -239,6 +239,9 @@ decision engine::decide(const json& p, timestamp wall_now) {
     return reject(std::string(risk::to_string(risk::reason_code::invalid_input)), e.what(), json::array());
   }
   market_now_ = std::max(market_now_, now);
+  // Cooldowns that ended by the proposal's market time end now, not whenever the next periodic
+  // tick or exec.account arrives (wall-clock timers): the same replay then decides the same way.
+  sm_.tick(now);
   auto inst_it = cfg_.instruments.find(symbol);
   if (inst_it == cfg_.instruments.end())
     return reject("INVALID_INPUT", "no instrument data (lot, contract size) for " + symbol, json::array());

@@ -233,3 +233,31 @@ TEST_CASE("an approved entry counts against the limits until execution reports i
   later["ts"] = (t0 + 3min).to_iso8601();
   CHECK(e.decide(later, t0 + 3min).approved);
 }
+
+// The cooldown after three losses ends at a market time. A decision taken after it must not
+// depend on whether a periodic tick or an exec.account (wall-clock timers) came in between: in a
+// lockstep replay those land on arbitrary steps, and two runs decided differently.
+TEST_CASE("a breaker cooldown that ended by the proposal's time is over for that decision") {
+  auto e = ready_engine();
+  auto pos = [](const std::string& side, const std::string& qty, timestamp at, const std::string& pnl) {
+    return json{{"venue", "poloniex"}, {"symbol", "BTC_USDT_PERP"}, {"side", side}, {"qty", qty},
+                {"entry_price", "50000"}, {"realized_pnl", pnl}, {"ts", at.to_iso8601()}};
+  };
+  // Three losing trades, the last closed at t0 - 6h: the consecutive-loss breaker trips there and
+  // its 4-hour cooldown ends at t0 - 2h.
+  for (int i = 0; i < 3; ++i) {
+    const auto at = t0 - std::chrono::hours(8 - i);
+    e.on_position(pos("long", "10", at - 30min, "0"));
+    e.on_position(pos("flat", "0", at, "-10"));
+  }
+  auto early = proposal("p-cool-1", "buy", "50000", "49300");
+  early["ts"] = (t0 - std::chrono::hours(5)).to_iso8601();
+  const auto before = e.decide(early, t0 - std::chrono::hours(5));
+  INFO(before.body.dump());
+  CHECK_FALSE(before.approved);
+  CHECK(before.body["reason_code"] == "TRADING_STATE");
+  // No tick, no account message since: the proposal at t0 is decided as the market then stands.
+  const auto after = e.decide(proposal("p-cool-2", "buy", "50000", "49300"), t0);
+  INFO(after.body.dump());
+  CHECK(after.approved);
+}
