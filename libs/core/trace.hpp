@@ -15,10 +15,16 @@
 //   exec_durable  the order intent committed     exec_sent     the order request leaves execution
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
 namespace pt::core::trace {
+
+// Every stage, in path order (the schemas' `trace` properties).
+inline constexpr std::array<std::string_view, 12> stages{
+    "md_recv",   "md_pub",       "signal_recv",  "signal_pub", "risk_recv",    "risk_decided",
+    "risk_durable", "risk_pub", "exec_recv",   "exec_checked", "exec_durable", "exec_sent"};
 
 // steady_clock (CLOCK_MONOTONIC on Linux) in nanoseconds.
 std::int64_t now_ns();

@@ -98,4 +98,8 @@ bool is_paper_venue_url(std::string_view url) {
   return opt_in && std::string_view(opt_in) == "1" && is_private_network_url(url);
 }
 
+bool is_paper_venue(std::string_view rest_url, std::string_view ws_url) {
+  return is_paper_venue_url(rest_url) && (ws_url.empty() || is_paper_venue_url(ws_url));
+}
+
 }  // namespace pt::venue

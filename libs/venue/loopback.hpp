@@ -20,5 +20,7 @@ namespace pt::venue {
 // The paper rule of execution and the guardian: loopback, or a private-network URL when the
 // environment says POLYTRADE_PAPER_PRIVATE_VENUE=1. False means "a live venue".
 [[nodiscard]] bool is_paper_venue_url(std::string_view url);
+// A service's venue connection is paper when its REST URL and its WebSocket URL (when set) both are.
+[[nodiscard]] bool is_paper_venue(std::string_view rest_url, std::string_view ws_url);
 
 }  // namespace pt::venue

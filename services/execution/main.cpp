@@ -162,33 +162,27 @@ exec_config read_config(const pt::config::document& c) {
   m.lease_key = c.get_int("execution.lease_key", 1, INT64_MAX, m.lease_key);
   m.reconcile = c.get_bool("execution.reconcile", m.reconcile);
   m.mark_max_age = c.get_duration("execution.mark_max_age", 0ms, 60s, m.mode == "live" ? 2000ms : 0ms);
-  if (c.has("execution.max_spread_pct")) {
+  // A percent key ("1.0") as a fraction: above 0 (or 0 too when `zero_ok`) and at most 10 %.
+  auto percent = [&](const char* key, bool zero_ok, const char* example, const char* range, decimal fallback) {
+    if (!c.has(key)) return fallback;
     decimal pct;
     try {
-      pct = decimal::parse(c.get_string("execution.max_spread_pct"));
+      pct = decimal::parse(c.get_string(key));
     } catch (const std::exception&) {
-      c.fail("execution.max_spread_pct", "not a decimal number (percent, e.g. \"0.3\"; \"0\" = off)");
+      c.fail(key, std::string("not a decimal number (percent, e.g. ") + example + ")");
     }
-    if (pct.is_negative() || pct > decimal::parse("10")) c.fail("execution.max_spread_pct", "must be within 0 (off) .. 10 (percent)");
-    m.max_spread = pct / decimal::parse("100");
-  }
-  if (c.has("execution.max_entry_deviation_pct")) {
-    decimal pct;
-    try {
-      pct = decimal::parse(c.get_string("execution.max_entry_deviation_pct"));
-    } catch (const std::exception&) {
-      c.fail("execution.max_entry_deviation_pct", "not a decimal number (percent, e.g. \"1.0\")");
-    }
-    if (!pct.is_positive() || pct > decimal::parse("10"))
-      c.fail("execution.max_entry_deviation_pct", "must be > 0 and <= 10 (percent)");
-    m.max_entry_deviation = pct / decimal::parse("100");
-  }
+    if (pct.is_negative() || (pct.is_zero() && !zero_ok) || pct > decimal::parse("10")) c.fail(key, range);
+    return pct / decimal::parse("100");
+  };
+  m.max_spread = percent("execution.max_spread_pct", true, "\"0.3\"; \"0\" = off",
+                         "must be within 0 (off) .. 10 (percent)", m.max_spread);
+  m.max_entry_deviation = percent("execution.max_entry_deviation_pct", false, "\"1.0\"",
+                                  "must be > 0 and <= 10 (percent)", m.max_entry_deviation);
 
   const auto keys = pt::connectors::keys_from_env(m.venue);
   m.api_key = keys.key;
   m.api_secret = keys.secret;
-  using pt::venue::is_paper_venue_url;
-  const bool live_url = !is_paper_venue_url(m.rest_url) || (!m.ws_url.empty() && !is_paper_venue_url(m.ws_url));
+  const bool live_url = !pt::venue::is_paper_venue(m.rest_url, m.ws_url);
   const char* live_env = std::getenv("POLYTRADE_LIVE");
   const bool live_ok = m.mode == "live" && live_env && std::string(live_env) == "1";
   if (live_url && !live_ok)
@@ -213,6 +207,8 @@ std::int64_t wall_ms() {
 std::string iso_now() { return pt::core::timestamp::from_millis(wall_ms()).to_iso8601(); }
 std::string iso(std::int64_t ms) { return pt::core::timestamp::from_millis(ms).to_iso8601(); }
 pv::side opposite(pv::side s) { return s == pv::side::buy ? pv::side::sell : pv::side::buy; }
+// Whether `mark` is at or past the stop of a position entered on side `entry`.
+bool stop_crossed(pv::side entry, decimal mark, decimal stop) { return entry == pv::side::buy ? mark <= stop : mark >= stop; }
 const char* side_text(pv::side s) { return s == pv::side::buy ? "buy" : "sell"; }
 
 // The order a request would have been, reported rejected (refused here, by the venue, or held
@@ -347,11 +343,27 @@ struct exec_context {
   // While a traced decision is handled: {"trace": {...}} with its stamps so far. The first order
   // placed meanwhile is the entry: it gets exec_durable and exec_sent, and its exec.order carries
   // the whole trace.
-  json trace_body;
+  json trace_body = json::object();
   std::string trace_cid;
   void trace_stamp(const char* stage) {
     if (!trace_body.empty() && trace_cid.empty()) pt::core::trace::stamp(trace_body, stage, pt::core::trace::now_ns());
   }
+  // Holds a decision's trace while it is handled, and drops it however the handling ends, so no
+  // later order (an exit, a stop) is stamped with it.
+  struct trace_scope {
+    exec_context& c;
+    trace_scope(exec_context& ctx, const pt::bus::envelope& e) : c(ctx) {
+      if (pt::core::trace::get(e.body, "md_recv") <= 0) return;
+      pt::core::trace::carry(e.body, c.trace_body);
+      pt::core::trace::stamp(c.trace_body, "exec_recv", e.received_ns);
+    }
+    ~trace_scope() {
+      c.trace_body = json::object();
+      c.trace_cid.clear();
+    }
+    trace_scope(const trace_scope&) = delete;
+    trace_scope& operator=(const trace_scope&) = delete;
+  };
 
   // ---- bus ----
   void publish(const std::string& subject, const json& body) {
@@ -858,7 +870,7 @@ std::string entry_guard(exec_context& c, const decision_view& d) {
   if (moved > c.cfg.max_entry_deviation)
     return "slippage guard: mark " + mark.to_string() + " (" + source + ") is " +
            (moved * decimal::parse("100")).to_string(3, pt::core::rounding::half_even) + " % from the decision's price " + ref.to_string();
-  if ((d.side == pv::side::buy && mark <= d.stop) || (d.side == pv::side::sell && mark >= d.stop))
+  if (stop_crossed(d.side, mark, d.stop))
     return "stop guard: mark " + mark.to_string() + " (" + source + ") is already past the stop " + d.stop.to_string();
   return "";
 }
@@ -1216,7 +1228,7 @@ void on_exit(actor_t self, exec_context& c, const json& b) {
       try {
         const char* source = "rest";
         const decimal mark = c.guard_mark(symbol, &source);
-        if (mark.is_positive() && ((p->side == pv::side::buy && mark <= ns) || (p->side == pv::side::sell && mark >= ns))) {
+        if (mark.is_positive() && stop_crossed(p->side, mark, ns)) {
           pt::log::info("moved stop already crossed: closing", {{"symbol", symbol}, {"stop", ns.to_string()}, {"mark", mark.to_string()}});
           flatten(self, c, p, "exit", "stop_moved_past_mark");
           st.exits_done.insert(exit_id);
@@ -1356,10 +1368,14 @@ struct ledger_view {
   json in_flight_entry;  // the newest entry intent (its decision) without a PositionOpened, or null
 };
 
-std::map<std::string, ledger_view> read_ledger_view(exec_context& c) {
+// Also fills `entry_intents`: every entry client id with an intent in the ledger (same snapshot).
+std::map<std::string, ledger_view> read_ledger_view(exec_context& c, std::set<std::string>& entry_intents) {
   std::map<std::string, ledger_view> out;
   pqxx::connection conn(c.db_url);
   pqxx::work tx(conn);
+  for (const auto& row : tx.exec("SELECT DISTINCT payload->>'client_order_id' FROM events WHERE type = 'OrderPlaced' "
+                                 "AND payload->>'phase' = 'intent' AND payload->>'leg' = 'entry'"))
+    if (!row[0].is_null()) entry_intents.insert(row[0].as<std::string>());
   for (const auto& symbol : c.cfg.symbols) {
     auto& v = out[symbol];
     for (const auto& row : tx.exec_params("SELECT type, payload::text FROM events WHERE stream_id = $1 ORDER BY seq",
@@ -1415,15 +1431,8 @@ void reconcile(actor_t self, exec_context& c) {
   };
   std::string status = "ok";
   try {
-    const auto view = read_ledger_view(c);
-    {
-      pqxx::connection conn(c.db_url);
-      pqxx::read_transaction tx(conn);
-      for (const auto& row : tx.exec("SELECT DISTINCT payload->>'client_order_id' FROM events WHERE type = 'OrderPlaced' "
-                                     "AND payload->>'phase' = 'intent' AND payload->>'leg' = 'entry'"))
-        if (!row[0].is_null()) st.intent_cids.insert(row[0].as<std::string>());
-      st.intents_known = true;
-    }
+    const auto view = read_ledger_view(c, st.intent_cids);
+    st.intents_known = true;
     for (const auto& symbol : c.cfg.symbols) {
       const auto& v = view.at(symbol);
       const decimal q = c.position_qty(symbol);
@@ -1514,10 +1523,14 @@ void recover_entries(actor_t self, exec_context& c) {
   }
 }
 
-// The start-up self-check: every check on the ledger (SelfCheckCompleted) and in the log; a
-// blocking result holds new entries (exits, stops and the kill switch still run) and is re-run
-// every self_check_retry. Paper accepts what the venue cannot verify; live only when configured.
-void run_self_check(actor_t self, exec_context& c) {
+// The checks against the venue with this configuration's expectations; the service at start and
+// `--self-check` both use it. Paper accepts what the venue cannot verify; live only when configured.
+struct self_check_outcome {
+  pv::self_check_report report;
+  bool accept = false;                // unverifiable results accepted
+  std::vector<std::string> blocking;  // what holds entries (empty: pass)
+};
+self_check_outcome check_venue(exec_context& c) {
   pv::self_check_expectations x;
   x.symbols = c.cfg.symbols;
   x.leverage = c.cfg.leverage;
@@ -1526,9 +1539,18 @@ void run_self_check(actor_t self, exec_context& c) {
   x.skew = c.cfg.venue == "binance" ? pv::clock_skew_config::for_binance() : pv::clock_skew_config::for_poloniex();
   const auto facts = pv::gather(*c.venue, x, [] { return pt::core::timestamp::from_nanos(wall_ms() * 1'000'000); },
                                 c.instruments_from_catalog);
-  const auto report = pv::evaluate(facts, x);
-  const bool accept = c.cfg.accept_unverified_key_permissions || c.cfg.mode != "live";
-  const auto blocking = report.blocking(accept);
+  self_check_outcome o;
+  o.report = pv::evaluate(facts, x);
+  o.accept = c.cfg.accept_unverified_key_permissions || c.cfg.mode != "live";
+  o.blocking = o.report.blocking(o.accept);
+  return o;
+}
+
+// The start-up self-check: every check on the ledger (SelfCheckCompleted) and in the log; a
+// blocking result holds new entries (exits, stops and the kill switch still run) and is re-run
+// every self_check_retry.
+void run_self_check(actor_t self, exec_context& c) {
+  const auto [report, accept, blocking] = check_venue(c);
   for (const auto& r : report.checks) {
     if (r.status == pv::check_status::pass)
       pt::log::info("self-check", {{"check", r.code}, {"status", pv::to_string(r.status)}, {"detail", r.detail}});
@@ -1700,21 +1722,8 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
             else if (e.body.value("closed", false) && e.body.contains("close_ts"))
               ctx->saw_market_time(pt::core::timestamp::parse_iso8601(e.body["close_ts"].get<std::string>()).nanos() / 1'000'000);
           } else if (e.subject == "risk.decision.approved") {
-            ctx->trace_body = json::object();
-            ctx->trace_cid.clear();
-            if (pt::core::trace::get(e.body, "md_recv") > 0) {
-              pt::core::trace::carry(e.body, ctx->trace_body);
-              pt::core::trace::stamp(ctx->trace_body, "exec_recv", e.received_ns);
-            }
-            try {
-              ack = on_decision(self, *ctx, e.body, e.deliveries);
-            } catch (...) {
-              ctx->trace_body = json::object();
-              ctx->trace_cid.clear();
-              throw;
-            }
-            ctx->trace_body = json::object();
-            ctx->trace_cid.clear();
+            const exec_context::trace_scope traced(*ctx, e);
+            ack = on_decision(self, *ctx, e.body, e.deliveries);
           }
           else if (e.subject == "trade.exit") on_exit(self, *ctx, e.body);
           else if (e.subject == "risk.killswitch") on_killswitch(self, *ctx, e.body);
@@ -1762,17 +1771,7 @@ int self_check_only(const exec_config& cfg) {
     std::printf("self-check: cannot reach the venue: %s\n", e.what());
     return 1;
   }
-  pv::self_check_expectations x;
-  x.symbols = cfg.symbols;
-  x.leverage = cfg.leverage;
-  x.margin = cfg.margin;
-  x.pos_mode = cfg.pos_mode;
-  x.skew = cfg.venue == "binance" ? pv::clock_skew_config::for_binance() : pv::clock_skew_config::for_poloniex();
-  const auto facts = pv::gather(*c.venue, x, [] { return pt::core::timestamp::from_nanos(wall_ms() * 1'000'000); },
-                                c.instruments_from_catalog);
-  const auto report = pv::evaluate(facts, x);
-  const bool accept = cfg.accept_unverified_key_permissions || cfg.mode != "live";
-  const auto blocking = report.blocking(accept);
+  const auto [report, accept, blocking] = check_venue(c);
   std::printf("self-check of %s (%s mode, %s):\n", cfg.venue.c_str(), cfg.mode.c_str(), cfg.rest_url.empty() ? "the venue's address" : cfg.rest_url.c_str());
   for (const auto& r : report.checks)
     std::printf("  %-16s %-13s %s\n", r.code.c_str(), pv::to_string(r.status), r.detail.c_str());

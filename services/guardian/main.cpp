@@ -91,8 +91,7 @@ guardian_config read_config(const pt::config::document& c) {
     }
   }
   if (g.state_file.empty()) c.fail("guardian.state_file", "must not be empty");
-  using pt::venue::is_paper_venue_url;
-  const bool live_url = !is_paper_venue_url(g.rest_url) || (!g.ws_url.empty() && !is_paper_venue_url(g.ws_url));
+  const bool live_url = !pt::venue::is_paper_venue(g.rest_url, g.ws_url);
   if (live_url && !(g.mode == "live" && env_or_empty("POLYTRADE_LIVE") == "1"))
     c.fail("guardian.rest_url", "a venue URL that is not loopback (nor private with POLYTRADE_PAPER_PRIVATE_VENUE=1) needs guardian.mode: live and POLYTRADE_LIVE=1");
   g.ledger = c.has("ledger.url");

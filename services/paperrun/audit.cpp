@@ -1,5 +1,7 @@
 #include "audit.hpp"
 
+#include "core/trace.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -88,13 +90,11 @@ latency_summary summarize_latency(std::vector<double> ms) {
 }
 
 std::vector<hop_latency> summarize_traces(const std::vector<nlohmann::json>& traces) {
-  static const char* const stages[] = {"md_recv",   "md_pub",       "signal_recv", "signal_pub",
-                                       "risk_recv", "risk_decided", "risk_durable", "risk_pub",
-                                       "exec_recv", "exec_checked", "exec_durable", "exec_sent"};
-  constexpr std::size_t n = sizeof(stages) / sizeof(stages[0]);
+  const auto& stages = core::trace::stages;
+  constexpr std::size_t n = core::trace::stages.size();
   std::vector<std::vector<double>> hops(n);  // hops[i]: stage i-1 -> i; hops[0]: the total
-  auto ns = [](const nlohmann::json& t, const char* k) -> std::int64_t {
-    auto it = t.find(k);
+  auto ns = [](const nlohmann::json& t, std::string_view k) -> std::int64_t {
+    auto it = t.find(std::string(k));
     return it != t.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
   };
   for (const auto& body : traces) {
@@ -110,9 +110,9 @@ std::vector<hop_latency> summarize_traces(const std::vector<nlohmann::json>& tra
   }
   std::vector<hop_latency> out;
   if (hops[0].empty()) return out;
-  out.push_back({stages[0], stages[n - 1], summarize_latency(hops[0])});
+  out.push_back({std::string(stages[0]), std::string(stages[n - 1]), summarize_latency(hops[0])});
   for (std::size_t i = 1; i < n; ++i)
-    if (!hops[i].empty()) out.push_back({stages[i - 1], stages[i], summarize_latency(hops[i])});
+    if (!hops[i].empty()) out.push_back({std::string(stages[i - 1]), std::string(stages[i]), summarize_latency(hops[i])});
   return out;
 }
 

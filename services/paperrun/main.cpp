@@ -125,6 +125,9 @@ struct fleet_view {
   }
 };
 
+// A bar's identity in md.bar and in signal.processed: symbol|tf|close_ts.
+std::string bar_key(const json& b) { return b.value("symbol", "") + "|" + b.value("tf", "") + "|" + b.value("close_ts", ""); }
+
 caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, std::string base_tf, bool guardian_protects) {
   return {[=](const pt::bus::envelope& e) {
     if (e.needs_ack()) (void)e.ack();
@@ -138,7 +141,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       return;
     }
     if (s == "signal.processed") {
-      const auto key = e.body.value("symbol", "") + "|" + e.body.value("tf", "") + "|" + e.body.value("close_ts", "");
+      const auto key = bar_key(e.body);
       if (v->bars_unacked.erase(key) == 0 && v->stepping) v->acked_early.insert(key);
       if (e.body.contains("published") && e.body["published"].is_array())
         for (const auto& id : e.body["published"])
@@ -147,7 +150,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
     }
     if (starts("md.")) {
       if (v->wait_signal && v->stepping && e.body.value("closed", false) && !e.body.value("backfilled", false)) {
-        const auto key = e.body.value("symbol", "") + "|" + e.body.value("tf", "") + "|" + e.body.value("close_ts", "");
+        const auto key = bar_key(e.body);
         if (v->acked_early.erase(key) == 0) v->bars_unacked.insert(key);
       }
       if (e.body.value("tf", "") == base_tf && e.body.value("closed", false) && !v->step_bar_seen) {

@@ -85,7 +85,7 @@ caf::behavior signal_actor(caf::stateful_actor<signal_state>* self, std::shared_
                                               {"qty", e.body.value("qty", "")}, {"ts", e.body.value("ts", "")}});
           }
           else if (ends_with(e.subject, ".funding")) eng.on_funding_message(e.body);
-          else if (e.subject.find(".bar.") != std::string::npos) out = eng.on_bar_message(e.body);
+          else if (is_bar) out = eng.on_bar_message(e.body);
           for (auto& m : out) {
             if (m.k == sg::outbound::kind::proposal && pt::core::trace::get(e.body, "md_recv") > 0) {
               pt::core::trace::carry(e.body, m.body);

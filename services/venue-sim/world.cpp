@@ -257,18 +257,19 @@ std::int64_t world::advance_to(std::int64_t t) {
   // be: two runs could differ (services/paperrun/README.md, "known gap").
   std::lock_guard lock(mutex_);
   clock_->advance_to(t);
-  for (;;) {
-    std::optional<std::int64_t> next;
-    for (auto& v : venues_) {
-      const auto n = v.replayer->next_event_time();
-      if (n) next = next ? std::min(*next, *n) : *n;
-    }
-    if (!next || *next > t) break;
-    replay_at_locked(*next);
-  }
+  for (auto next = next_event_locked(); next && *next <= t; next = next_event_locked()) replay_at_locked(*next);
   for (auto& v : venues_) v.replayer->advance_to(t);
   market_now_ = std::max(market_now_.load(), t);
   return market_now_;
+}
+
+std::optional<std::int64_t> world::next_event_locked() const {
+  std::optional<std::int64_t> next;
+  for (const auto& v : venues_) {
+    const auto n = v.replayer->next_event_time();
+    if (n) next = next ? std::min(*next, *n) : *n;
+  }
+  return next;
 }
 
 void world::replay_at_locked(std::int64_t at) {
@@ -294,10 +295,7 @@ void world::run(std::stop_token stop) {
     std::optional<std::int64_t> next;
     {
       std::lock_guard lock(mutex_);
-      for (auto& v : venues_) {
-        const auto n = v.replayer->next_event_time();
-        if (n) next = next ? std::min(*next, *n) : *n;
-      }
+      next = next_event_locked();
     }
     if (!next) {
       // The data is exhausted: the market stands still and the venue stays up until stopped.

@@ -140,6 +140,8 @@ class world {
   world_options options_;
   // Every venue's events at `at`, then the market listeners. Caller holds mutex_.
   void replay_at_locked(std::int64_t at);
+  // The earliest event time still to replay over all venues (nullopt: exhausted). Caller holds mutex_.
+  [[nodiscard]] std::optional<std::int64_t> next_event_locked() const;
   std::mutex mutex_;
   std::unique_ptr<replay::replay_clock> clock_;
   std::vector<venue_state> venues_;

@@ -54,3 +54,12 @@ TEST_CASE("private-network venue URLs: containers yes, anything public no") {
   CHECK_FALSE(is_private_network_url("http://-x"));
   CHECK_FALSE(is_private_network_url(""));
 }
+
+TEST_CASE("a venue connection is paper only when both its URLs are") {
+  using pt::venue::is_paper_venue;
+  CHECK(is_paper_venue("http://127.0.0.1:18100", ""));
+  CHECK(is_paper_venue("http://127.0.0.1:18100", "ws://127.0.0.1:18101/ws/v3/private"));
+  CHECK_FALSE(is_paper_venue("http://127.0.0.1:18100", "wss://fstream.binance.com/ws"));
+  CHECK_FALSE(is_paper_venue("https://api.poloniex.com", "ws://127.0.0.1:18101"));
+  CHECK_FALSE(is_paper_venue("", ""));  // the venue's default (live) address
+}
