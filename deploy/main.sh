@@ -175,7 +175,10 @@ export POLYTRADE__PAPERRUN__REPORT_FILE="$RUN_DIR/report.json"
 
 sim_args=(--protocols "$VENUE" --"$VENUE"-port "$SIM_PORT" --"$VENUE"-ws-port "$SIM_WS" --control-port "$SIM_CONTROL"
   --symbols BTC,ETH --timeframe 1h --pace lockstep --data "$POLYTRADE_DATA" --source "$SIM_SOURCE"
-  --ready-file "$RUN_DIR/venue-sim.json")
+  --ready-file "$RUN_DIR/venue-sim.json"
+  # A step is an hour of market time in ~30 ms: the venue's per-minute request budget, which the
+  # connectors pace themselves by, scaled to match (Binance publishes it; Poloniex's are per second).
+  --rate-limit-scale 100)
 [[ -n "${POLYTRADE_SIM_START:-}" ]] && sim_args+=(--start "$POLYTRADE_SIM_START")
 "$BIN/venue-sim/venue-sim" "${sim_args[@]}" >"$RUN_DIR/venue-sim.log" 2>&1 &
 SIM_PID=$!

@@ -5,7 +5,8 @@
 #      default start): nats and postgres up, venue-sim in lockstep, the five trading services
 #      running under the supervisor, the final report PASS (> 0 trades, every entry protected
 #      within 2 s from the ledger, equity equal to venue-sim's), a clean stop, no port left open.
-#   1b. The same window a second time ends with the same equity and trades (reproducible replay).
+#   1b. The same window a second time ends with the same equity and trades (reproducible replay),
+#       on each venue.
 #   2. The backbone mode (POLYTRADE_MANIFEST): the supervisor and the example, health printed.
 # Without ../shared/data (or $POLYTRADE_DATA) the paper part is skipped with a line saying so.
 set -uo pipefail
@@ -54,6 +55,8 @@ if [[ -d "$data/freqtrade_marketlab" ]]; then
   grep -Eq "^protected within 2000 ms: ([0-9]+) of \1 .* ok" <<<"$out" || fail "an entry not protected within 2 s"
   grep -Eq "^equity: fleet [0-9.]+, venue-sim [0-9.]+ +equal" <<<"$out" || fail "equity differs from venue-sim's"
   grep -q "^result: PASS" <<<"$out" || fail "the final report did not PASS"
+  # risk took in the account after every step, at the step's market time (reproducible breakers).
+  grep -Eq '^\{"account_sync_failures":0,"account_syncs":[1-9]' <<<"$out" || fail "an exec.account.sync failed or none was made"
   # Every entry carried its decision-path trace from marketdata to the order request.
   entries=$(sed -nE 's/^trades \(entries in the ledger\): ([0-9]+).*/\1/p' <<<"$out")
   grep -Eq "^  md_recv -> exec_sent +$entries " <<<"$out" || fail "not every entry traced md_recv -> exec_sent ($entries entries)"
@@ -63,11 +66,11 @@ if [[ -d "$data/freqtrade_marketlab" ]]; then
   # 3. Reproducible: the same window again (fresh servers, fresh ledger) ends with the same equity
   #    to the last digit and the same trades. FLEET_TEST_REPEAT=0 skips it.
   if [[ "${FLEET_TEST_REPEAT:-1}" != 0 ]]; then
-    first=$(grep -E '^equity: fleet|^closed trades|^\{"approved"' <<<"$out")
+    first=$(grep -E '^equity: fleet|^closed trades|^\{"account_sync' <<<"$out")
     out=$(POLYTRADE__PAPERRUN__STEPS=${FLEET_TEST_STEPS:-720} POLYTRADE__PAPERRUN__SUMMARY_EVERY=240 bash deploy/main.sh 2>&1)
     rc=$?
     ((rc == 0)) || fail "the second paper run exited with $rc"
-    second=$(grep -E '^equity: fleet|^closed trades|^\{"approved"' <<<"$out")
+    second=$(grep -E '^equity: fleet|^closed trades|^\{"account_sync' <<<"$out")
     [[ "$first" == "$second" ]] || fail "the second run differs from the first: [$first] vs [$second]"
     echo "reproducible: the second run ended the same ($(head -1 <<<"$second"))"
   fi
@@ -81,7 +84,17 @@ if [[ -d "$data/freqtrade_marketlab" ]]; then
   grep -Eq "^protected within 2000 ms: ([0-9]+) of \1 .* ok" <<<"$out" || fail "Binance: an entry not protected within 2 s"
   grep -Eq "^equity: fleet [0-9.]+, venue-sim [0-9.]+ +equal" <<<"$out" || fail "Binance: equity differs from venue-sim's"
   grep -q "^result: PASS" <<<"$out" || fail "Binance: the final report did not PASS"
+  grep -Eq '^\{"account_sync_failures":0,"account_syncs":[1-9]' <<<"$out" || fail "Binance: an exec.account.sync failed or none was made"
   echo "Binance paper run OK: $(grep -E '^trades|^equity: fleet|^closed trades' <<<"$out" | tr '\n' ';')"
+  if [[ "${FLEET_TEST_REPEAT:-1}" != 0 ]]; then
+    first=$(grep -E '^equity: fleet|^closed trades|^\{"account_sync' <<<"$out")
+    out=$(POLYTRADE_VENUE=binance POLYTRADE__PAPERRUN__STEPS=${FLEET_TEST_STEPS:-720} POLYTRADE__PAPERRUN__SUMMARY_EVERY=240 bash deploy/main.sh 2>&1)
+    rc=$?
+    ((rc == 0)) || fail "the second Binance paper run exited with $rc"
+    second=$(grep -E '^equity: fleet|^closed trades|^\{"account_sync' <<<"$out")
+    [[ "$first" == "$second" ]] || fail "the second Binance run differs from the first: [$first] vs [$second]"
+    echo "reproducible: the second Binance run ended the same ($(head -1 <<<"$second"))"
+  fi
 else
   echo "SKIP paper run: no recorded data in $data"
 fi

@@ -67,6 +67,10 @@ struct exec_config {
   std::string protection;  // native | guardian ("" = by venue)
   std::chrono::milliseconds protection_timeout{2000};
   std::chrono::milliseconds account_interval{5000};
+  // exec.account only when asked on exec.account.sync (a lockstep replay's conductor asks after
+  // each settled step). Every other report samples the venue at a moment that depends on
+  // scheduling, and risk's peak, day-open equity and loss breakers would differ between replays.
+  bool account_on_request = false;
   std::chrono::milliseconds fill_wait{5000};
   std::chrono::milliseconds lease_retry{1000};
   std::int64_t lease_key = 0x70746578656300;  // "ptexec\0": one per venue account in practice
@@ -110,7 +114,7 @@ exec_config read_config(const pt::config::document& c) {
   exec_config m;
   c.require_only("execution", {"venue", "rest_url", "ws_url", "mode", "symbols", "leverage", "margin_mode",
                                "position_mode", "enforce_settings", "protection", "protection_timeout",
-                               "account_interval", "fill_wait", "lease_retry", "lease_key", "reconcile",
+                               "account_interval", "account_publish", "fill_wait", "lease_retry", "lease_key", "reconcile",
                                "max_entry_deviation_pct", "shadow", "self_check", "accept_unverified_key_permissions",
                                "self_check_retry", "slice_algo", "slice_min_notional", "slice_count", "slice_duration",
                                "slice_display_pct", "mark_max_age", "max_spread_pct"});
@@ -157,6 +161,9 @@ exec_config read_config(const pt::config::document& c) {
     c.fail("execution.protection", "poloniex has no stop orders over the API (exchanges.md A6): use guardian");
   m.protection_timeout = c.get_duration("execution.protection_timeout", 100ms, 60s, m.protection_timeout);
   m.account_interval = c.get_duration("execution.account_interval", 100ms, 1h, m.account_interval);
+  m.account_on_request = c.get_enum("execution.account_publish", {"on_change", "on_request"}, "on_change") == "on_request";
+  if (m.account_on_request && m.mode == "live")
+    c.fail("execution.account_publish", "on_request is for lockstep replays: live, risk needs every account change");
   m.fill_wait = c.get_duration("execution.fill_wait", 100ms, 60s, m.fill_wait);
   m.lease_retry = c.get_duration("execution.lease_retry", 50ms, 1min, m.lease_retry);
   m.lease_key = c.get_int("execution.lease_key", 1, INT64_MAX, m.lease_key);
@@ -468,27 +475,34 @@ struct exec_context {
         {"ts", iso(venue_now())}},
        "pos-" + lower(symbol) + "-" + tag);
   }
-  void account_msg(int open_positions, bool reconciled) {
+  // Publishes exec.account; returns "" when it went out, else why not. `sync_id`: the
+  // exec.account.sync request it answers (the only reports made with account_publish on_request).
+  std::string account_msg(int open_positions, bool reconciled, const std::string& sync_id = "") {
+    if (cfg.account_on_request && sync_id.empty()) return "account_publish is on_request";
     // Paper: nothing before the market clock is known. A first report stamped with the wall clock
     // would put risk's UTC day a year ahead of the replay, and later ones would never roll it.
-    if (cfg.mode != "live" && market_ms <= 0) return;
+    if (cfg.mode != "live" && market_ms <= 0) return "no market time seen yet";
     try {
       const auto bals = venue->balances();
-      if (bals.empty()) return;
+      if (bals.empty()) return "the venue reported no balance";
       auto b = bals.front();
       for (const auto& x : bals)
         if (x.asset == "USDT") b = x;
-      publish("exec.account", {{"venue", cfg.venue},
-                               {"equity", b.equity.to_string()},
-                               {"wallet_balance", b.wallet.to_string()},
-                               {"available", b.available.to_string()},
-                               {"unrealized_pnl", b.unrealised_pnl.to_string()},
-                               {"margin_used", udec(b.initial_margin)},
-                               {"open_positions", open_positions},
-                               {"reconciled", reconciled},
-                               {"ts", iso(venue_now())}});
+      json m{{"venue", cfg.venue},
+             {"equity", b.equity.to_string()},
+             {"wallet_balance", b.wallet.to_string()},
+             {"available", b.available.to_string()},
+             {"unrealized_pnl", b.unrealised_pnl.to_string()},
+             {"margin_used", udec(b.initial_margin)},
+             {"open_positions", open_positions},
+             {"reconciled", reconciled},
+             {"ts", iso(venue_now())}};
+      if (!sync_id.empty()) m["sync_id"] = sync_id;
+      publish("exec.account", m);
+      return "";
     } catch (const std::exception& e) {
       pt::log::warn("balance query failed", {{"error", e.what()}});
+      return std::string("balance query failed: ") + e.what();
     }
   }
 
@@ -1296,6 +1310,18 @@ void on_killswitch(actor_t self, exec_context& c, const json& b) {
   c.account_msg(static_cast<int>(st.positions.size()), !st.hold_entries);
 }
 
+// exec.account.sync: publish the account now, then answer (the report first: a conductor that
+// has the answer knows the report is on its way, ordered before anything published later).
+void on_account_sync(actor_t self, exec_context& c, const pt::bus::envelope& e) {
+  const auto id = e.body.at("request_id").get<std::string>();
+  const auto why_not = c.account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries, id);
+  json r{{"request_id", id}, {"published", why_not.empty()}};
+  if (why_not.empty()) r["ts"] = iso(c.venue_now());
+  else r["reason"] = why_not.substr(0, 256);
+  if (e.is_request())
+    if (auto err = c.bus->reply(e, r)) pt::log::warn("exec.account.sync reply failed", {{"error", pt::bus::describe(err)}});
+}
+
 void on_guardian(actor_t self, exec_context& c, const json& b) {
   const auto symbol = b.at("symbol").get<std::string>();
   auto it = self->state.positions.find(symbol);
@@ -1631,6 +1657,8 @@ void start_trading(actor_t self, exec_context& c) {
       pt::log::warn("marks not subscribed: the guards ask the venue", {{"error", pt::bus::describe(md.error())}});
   auto sub = c.bus->subscribe("ctl.reconciliation.ack", me);
   if (!sub) pt::log::warn("ctl.reconciliation.ack not subscribed", {{"error", pt::bus::describe(sub.error())}});
+  if (auto as = c.bus->subscribe("exec.account.sync", me); !as)
+    pt::log::warn("exec.account.sync not subscribed", {{"error", pt::bus::describe(as.error())}});
   recover_entries(self, c);
   self->state.trading = true;
   c.account_msg(static_cast<int>(self->state.positions.size()), !self->state.hold_entries);
@@ -1729,6 +1757,7 @@ caf::behavior exec_actor(actor_t self, std::shared_ptr<exec_context> ctx) {
           else if (e.subject == "risk.killswitch") on_killswitch(self, *ctx, e.body);
           else if (e.subject == "guardian.protection") on_guardian(self, *ctx, e.body);
           else if (e.subject == "ctl.reconciliation.ack") on_reconciliation_ack(self, *ctx, e);
+          else if (e.subject == "exec.account.sync") on_account_sync(self, *ctx, e);
         } catch (const std::exception& ex) {
           pt::log::error("message not processed", {{"subject", e.subject}, {"error", ex.what()}});
           ack = false;

@@ -54,6 +54,10 @@ struct run_config {
   std::string report_file;
   std::chrono::milliseconds protection_limit{2000};
   bool wait_guardian_marks = false;  // see fleet_view::wait_guardian_marks
+  // After each settled step, ask execution for exec.account (exec.account.sync) and wait until
+  // risk's metrics include it: risk then samples the account at the same market time in every
+  // replay (execution.account_publish on_request stops every other report).
+  bool sync_account = false;
 };
 
 // Everything the collector actor learns from the bus; read by the stepping thread under the mutex.
@@ -66,6 +70,8 @@ struct fleet_view {
   std::map<std::string, std::string> heartbeat_status;
   std::optional<json> account;  // the last exec.account
   std::optional<json> metrics;  // the last risk.metrics
+  std::string metrics_account_sync_id;  // account_sync_id of the newest risk.metrics that had one
+  std::uint64_t account_syncs = 0, account_sync_failures = 0;
   std::map<std::string, json> positions;  // symbol -> last exec.position
   std::uint64_t proposals = 0, approved = 0, rejected = 0, exits = 0, fills = 0, entries = 0, closes = 0;
   std::map<std::string, std::string> breakers;  // name -> state
@@ -168,6 +174,8 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
     }
     if (s == "risk.metrics") {
       v->metrics = e.body;
+      if (e.body.contains("account_sync_id") && e.body["account_sync_id"].is_string())
+        v->metrics_account_sync_id = e.body["account_sync_id"].get<std::string>();
       return;
     }
     if (s == "guardian.status") {
@@ -282,7 +290,7 @@ run_config read_config(const pt::config::document& c) {
   run_config r;
   c.require_only("paperrun", {"control_url", "protocol", "venue", "symbols", "step", "steps", "quiet", "settle_timeout",
                               "start_timeout", "summary_every", "services", "report_file", "protection_limit",
-                              "wait_guardian_marks"});
+                              "wait_guardian_marks", "sync_account"});
   r.control_url = c.get_string("paperrun.control_url", r.control_url);
   r.protocol = c.get_enum("paperrun.protocol", {"poloniex", "binance"}, r.protocol);
   r.venue = c.get_string("paperrun.venue", r.protocol);
@@ -304,6 +312,7 @@ run_config read_config(const pt::config::document& c) {
   r.report_file = c.get_string("paperrun.report_file", "");
   r.protection_limit = c.get_duration("paperrun.protection_limit", 1ms, 60s, r.protection_limit);
   r.wait_guardian_marks = c.get_bool("paperrun.wait_guardian_marks", r.wait_guardian_marks);
+  r.sync_account = c.get_bool("paperrun.sync_account", r.sync_account);
   return r;
 }
 
@@ -314,13 +323,14 @@ std::string market_time(const json& sim_status) {
 
 class conductor {
  public:
-  conductor(run_config cfg, std::shared_ptr<fleet_view> v, std::string ledger_url)
-      : cfg_(std::move(cfg)), view_(std::move(v)), ledger_url_(std::move(ledger_url)) {}
+  conductor(run_config cfg, std::shared_ptr<fleet_view> v, std::string ledger_url, pt::bus::bus& bus)
+      : cfg_(std::move(cfg)), view_(std::move(v)), ledger_url_(std::move(ledger_url)), bus_(bus) {}
 
   // The whole run; returns the process exit code.
   int run(const std::atomic<bool>& stopping) {
     if (!wait_for_fleet(stopping)) return 1;
     settle();
+    sync_account();
     auto status = control("GET", "/sim/status", "");
     pt::log::info("fleet up; stepping venue-sim", {{"market_time", market_time(status)}, {"steps", cfg_.steps}});
     const auto started = steady::now();
@@ -341,6 +351,7 @@ class conductor {
       }
       ++done;
       settle();
+      sync_account();
       {
         std::lock_guard lock(view_->mu);
         view_->stepping = false;
@@ -350,8 +361,9 @@ class conductor {
       if (st.value("replay_exhausted", false)) break;
     }
     sample_rss(rss_busy_);
-    std::this_thread::sleep_for(cfg_.settle_timeout);  // the last exec.account after the last fills
+    if (!cfg_.sync_account) std::this_thread::sleep_for(cfg_.settle_timeout);  // the last exec.account after the last fills
     settle();
+    sync_account();
     return final_report(done, started);
   }
 
@@ -414,6 +426,37 @@ class conductor {
     pt::log::error("the fleet did not come up (a heartbeat of every service)",
                    {{"timeout_ms", cfg_.start_timeout.count()}});
     return false;
+  }
+
+  // exec.account.sync, then wait until risk.metrics names it (risk has taken the account in).
+  // A failure is counted with the settle timeouts: the run goes on, less exact.
+  void sync_account() {
+    if (!cfg_.sync_account) return;
+    const auto id = "paperrun-" + std::to_string(run_nonce_) + "-" + std::to_string(++syncs_);
+    auto failed = [&](const std::string& why) {
+      std::lock_guard lock(view_->mu);
+      ++view_->account_sync_failures;
+      pt::log::warn("exec.account.sync failed; stepping on", {{"request_id", id}, {"reason", why}});
+    };
+    auto r = bus_.request("exec.account.sync", json{{"request_id", id}, {"requested_by", "paperrun"}}, cfg_.settle_timeout);
+    if (!r) return failed(pt::bus::describe(r.error()));
+    if (!r->body.value("published", false)) {
+      // Before the first bar execution knows no market time: nothing to sample yet.
+      pt::log::debug("exec.account.sync: nothing published", {{"request_id", id}, {"reason", r->body.value("reason", "")}});
+      return;
+    }
+    const auto deadline = steady::now() + cfg_.settle_timeout;
+    while (steady::now() < deadline) {
+      {
+        std::lock_guard lock(view_->mu);
+        if (view_->metrics_account_sync_id == id) {
+          ++view_->account_syncs;
+          return;
+        }
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    failed("risk.metrics did not include the account within settle_timeout");
   }
 
   // Returns when no work is in flight (fleet_view::in_flight) and nothing happened on the decision
@@ -526,7 +569,8 @@ class conductor {
       if (view_->account) fleet_equity = decimal::parse(view_->account->value("equity", "0"));
       report["fleet"] = {{"proposals", view_->proposals}, {"approved", view_->approved}, {"rejected", view_->rejected},
                          {"entries", view_->entries}, {"closes", view_->closes}, {"fills", view_->fills}, {"exits", view_->exits},
-                         {"settle_timeouts", view_->settle_timeouts}};
+                         {"settle_timeouts", view_->settle_timeouts}, {"account_syncs", view_->account_syncs},
+                         {"account_sync_failures", view_->account_sync_failures}};
       if (view_->metrics) report["risk"] = *view_->metrics;
     }
     // The ledger: every entry protected in time.
@@ -626,6 +670,11 @@ class conductor {
   std::map<std::string, long> rss_idle_, rss_busy_;
   std::shared_ptr<fleet_view> view_;
   std::string ledger_url_;
+  pt::bus::bus& bus_;
+  // exec.account.sync request ids: unique per run, so an earlier run's id in risk's metrics never
+  // passes for this run's.
+  std::int64_t run_nonce_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::uint64_t syncs_ = 0;
   pt::connectors::http_client http_;
 };
 
@@ -670,7 +719,7 @@ int main(int argc, char** argv) {
     worker = std::thread([cfg, view, ledger_url, stopping, &rt] {
       int code = 1;
       try {
-        conductor c(cfg, view, ledger_url);
+        conductor c(cfg, view, ledger_url, rt.bus());
         code = c.run(*stopping);
       } catch (const std::exception& e) {
         pt::log::error("paper run failed", {{"error", e.what()}});

@@ -97,6 +97,7 @@ void engine::on_account(const json& m) {
   margin_used_ = opt_dec(m, "margin_used").value_or(decimal::zero());
   if (m.contains("reconciled") && m["reconciled"].is_boolean()) reconciled_ = m["reconciled"].get<bool>();
   account_seen_ = true;
+  account_sync_id_ = m.contains("sync_id") && m["sync_id"].is_string() ? m["sync_id"].get<std::string>() : std::string();
   market_now_ = std::max(market_now_, ts);
   sm_.on_equity(ts, equity_);
   const auto day = sm_.equity().utc_day();
@@ -353,6 +354,7 @@ json engine::metrics(timestamp now) const {
          {"consecutive_losses", sm_.stats(market_now_, "").consecutive_losses},
          {"ts", now.to_iso8601()}};
   if (known) m["day_open_equity"] = open.to_string();
+  if (!account_sync_id_.empty()) m["account_sync_id"] = account_sync_id_;
   // VaR of the account from its own daily equity returns (day open to day open, then to now).
   std::vector<std::vector<double>> returns;
   std::vector<double> closes;

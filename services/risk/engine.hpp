@@ -134,6 +134,7 @@ class engine {
   std::map<std::string, pending_entry> pending_;  // approved, not yet reported by execution
   decimal equity_, margin_used_;
   bool account_seen_ = false;
+  std::string account_sync_id_;  // the newest exec.account's sync_id (metrics name it: a conductor waits for it)
   bool reconciled_ = true;
   timestamp market_now_;  // newest market time seen (proposal or account ts)
   std::optional<timestamp> guardian_at_;  // wall clock of the last guardian.status

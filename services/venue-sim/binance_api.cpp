@@ -355,7 +355,8 @@ void mount_binance(httplib::Server& server, world& w) {
   server.Get("/fapi/v1/exchangeInfo", pub([](ctx_t& c, const params_t&, httplib::Response& res) {
     bw::exchange_info info;
     info.instruments = c.vs->exchange->instruments();
-    info.rate_limits = {{"REQUEST_WEIGHT", "MINUTE", 1, 2400}, {"ORDERS", "MINUTE", 1, 1200}, {"ORDERS", "SECOND", 10, 300}};
+    const auto k = c.w.options().rate_limit_scale;  // 1 unless a lockstep replay asked for more
+    info.rate_limits = {{"REQUEST_WEIGHT", "MINUTE", 1, 2400 * k}, {"ORDERS", "MINUTE", 1, 1200 * k}, {"ORDERS", "SECOND", 10, 300 * k}};
     info.server_time = c.w.server_now();
     reply(res, bw::render_exchange_info(info));
   }));

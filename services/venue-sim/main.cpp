@@ -5,7 +5,7 @@
 //   venue-sim [--protocols poloniex,binance] [--poloniex-port N] [--binance-port N] [--control-port N]
 //             [--poloniex-ws-port N] [--binance-ws-port N] [--poloniex-ws-idle-ms N]
 //             [--data DIR] [--catalog DIR] [--symbols BTC,ETH,SOL] [--timeframe 1h] [--source freqtrade_marketlab] [--start ISO8601]
-//             [--pace realtime|lockstep|unthrottled|<k>x] [--seed N] [--ready-file PATH]
+//             [--pace realtime|lockstep|unthrottled|<k>x] [--seed N] [--ready-file PATH] [--rate-limit-scale K]
 // Ports default to 0 (a free port); the chosen ones are printed as one JSON line on stdout and
 // written to --ready-file. API accounts come from VENUE_SIM_ACCOUNTS=key:secret:balance[,...].
 #include "binance_api.hpp"
@@ -39,7 +39,7 @@ namespace {
                "                 [--poloniex-ws-port N] [--binance-ws-port N] [--poloniex-ws-idle-ms N]\n"
                "                 [--control-port N] [--data DIR] [--catalog DIR] [--symbols BTC,ETH,SOL]\n"
                "                 [--timeframe 1h] [--source DIR] [--start ISO8601] [--pace realtime|lockstep|unthrottled|<k>x]\n"
-               "                 [--seed N] [--ready-file PATH] [--bind ADDR (default 127.0.0.1)]\n";
+               "                 [--seed N] [--ready-file PATH] [--bind ADDR (default 127.0.0.1)] [--rate-limit-scale K]\n";
   std::exit(2);
 }
 
@@ -118,6 +118,10 @@ int main(int argc, char** argv) {
       else if (a == "--start") opt.start_ms = core::timestamp::parse_iso8601(next()).nanos() / 1'000'000;
       else if (a == "--pace") opt.pace = parse_pace(next());
       else if (a == "--seed") opt.seed = std::stoull(next());
+      else if (a == "--rate-limit-scale") {
+        opt.rate_limit_scale = std::stoll(next());
+        if (opt.rate_limit_scale < 1 || opt.rate_limit_scale > 100000) usage("--rate-limit-scale must be 1 .. 100000");
+      }
       else if (a == "--ready-file") ready_file = next();
       else if (a == "--bind") bind = next();
       else if (a == "--help" || a == "-h") usage("help");

@@ -52,6 +52,11 @@ struct world_options {
   std::vector<api_account> accounts;
   std::vector<protocol> protocols{protocol::poloniex, protocol::binance};
   std::int64_t poloniex_default_leverage = 5;
+  // Multiplies the request limits venue-sim publishes (Binance exchangeInfo rateLimits), which
+  // clients pace themselves by. A lockstep replay runs market time a thousand times faster than
+  // the venue's per-minute budgets assume: a fleet that asks for its account every 1h step would
+  // otherwise wait out a minute's window every ~470 steps.
+  std::int64_t rate_limit_scale = 1;
 };
 
 // Reads VENUE_SIM_ACCOUNTS="key:secret:balance[,key:secret:balance...]" (the only place secrets

@@ -95,6 +95,16 @@ struct nats_client {
     REQUIRE(s == NATS_OK);
     jsPubAck_Destroy(ack);
   }
+  // Core NATS request/reply: the reply's body, or nullopt when none came in `t`.
+  std::optional<json> request(const std::string& subject, const json& body, std::chrono::milliseconds t) {
+    natsMsg* reply = nullptr;
+    const std::string data = body.dump();
+    if (natsConnection_Request(&reply, nc, subject.c_str(), data.data(), static_cast<int>(data.size()), t.count()) != NATS_OK)
+      return std::nullopt;
+    auto out = json::parse(std::string(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)), nullptr, false);
+    natsMsg_Destroy(reply);
+    return out;
+  }
   // The next message whose subject passes `want`, or nullopt after t.
   std::optional<std::pair<std::string, json>> next(const std::function<bool(const std::string&, const json&)>& want,
                                                     std::chrono::milliseconds t) {
@@ -762,6 +772,56 @@ TEST_CASE("spread guard: an entry is refused when the book is wider than max_spr
   REQUIRE(rej);
   CHECK(rej->second.at("reason").get<std::string>().find("spread guard: bid ") != std::string::npos);
   CHECK(orders_for(h.account(), oms::client_order_id("d-spread-1", "entry")) == 0);
+}
+
+TEST_CASE("account_publish on_request: exec.account only as the answer to exec.account.sync and carrying its id (Binance)") {
+  PT_NEED_RECORDED_DATA();
+  harness h({"binance", "BTCUSDT", "0.01"}, "accountsync");
+  h.start("  account_publish: on_request\n");
+  auto is_account = [](const std::string& s, const json&) { return s == "exec.account"; };
+  // An entry: every account change, and the 1 s timer, would publish exec.account otherwise.
+  h.bus->js_publish("risk.decision.approved", h.decision("d-sync-1"), "d-sync-1");
+  auto opened = h.bus->next([&](const std::string& s, const json& b) { return s == h.pos_subject() && b.at("side") == "long"; }, 20s);
+  INFO(h.svc->output());
+  REQUIRE(opened);
+  CHECK_FALSE(h.bus->next(is_account, 2500ms));
+  CHECK_FALSE(h.bus->saw(is_account));
+
+  auto reply = h.bus->request("exec.account.sync", {{"request_id", "sync-1"}, {"requested_by", "test"}}, 5s);
+  REQUIRE(reply);
+  INFO(reply->dump());
+  REQUIRE(reply->value("published", false));
+  CHECK(reply->value("request_id", "") == "sync-1");
+  REQUIRE(reply->contains("ts"));
+  auto acct = h.bus->next(is_account, 5s);
+  REQUIRE(acct);
+  CHECK(acct->second.value("sync_id", "") == "sync-1");
+  CHECK(acct->second.at("ts") == reply->at("ts"));  // the market clock (the entry's fill), not the wall clock
+  CHECK(acct->second.at("open_positions") == 1);
+  CHECK(decimal::parse(acct->second.at("equity").get<std::string>()).is_positive());
+
+  // A request without its id is refused by the bus's schema check; the service answers the next one.
+  CHECK_FALSE(h.bus->request("exec.account.sync", {{"requested_by", "test"}}, 1500ms).has_value());
+  auto again = h.bus->request("exec.account.sync", {{"request_id", "sync-2"}}, 5s);
+  REQUIRE(again);
+  CHECK(again->value("published", false));
+  auto acct2 = h.bus->next(is_account, 5s);
+  REQUIRE(acct2);
+  CHECK(acct2->second.value("sync_id", "") == "sync-2");
+  CHECK(h.svc->exited(0ms) == -1);  // still running
+}
+
+TEST_CASE("account_publish on_request is refused in live mode") {
+  const auto dir = testing::make_temp_dir("execution-accountlive");
+  const std::string cfg = dir + "/execution.yaml";
+  std::ofstream(cfg) << "execution:\n  venue: binance\n  mode: live\n  rest_url: https://fapi.binance.com\n"
+                     << "  ws_url: wss://fstream.binance.com\n  symbols: [BTCUSDT]\n  account_publish: on_request\n";
+  service_process p({EXECUTION_BIN, "--config", cfg}, dir + "/execution.log");
+  const int code = p.exited(20s);
+  INFO(p.output());
+  CHECK(code == 2);  // a bad config
+  CHECK(p.output().find("account_publish") != std::string::npos);
+  CHECK(p.output().find("lockstep") != std::string::npos);
 }
 
 TEST_CASE("the guards use a streamed mark within mark_max_age and ask the venue otherwise (Binance)") {

@@ -152,8 +152,13 @@ TEST_CASE("risk binary: approve with hand-computed size, reject bad stops, idemp
   CHECK(d1->second["risk_amount"] == "99.4");  // 142 x 0.001 x 700
 
   // Redelivery after the equity doubled: a fresh decision would size 285; the decision taken stands.
-  c.publish("exec.account", account("20000", t0 + 1s));
-  REQUIRE(metrics.wait_for(10s, [](const std::string&, const json& m) { return m.value("equity", "") == "20000"; }));
+  // This one answers an exec.account.sync: the metrics name it (a lockstep conductor waits for that).
+  auto synced = account("20000", t0 + 1s);
+  synced["sync_id"] = "paperrun-1-7";
+  c.publish("exec.account", synced);
+  auto m20 = metrics.wait_for(10s, [](const std::string&, const json& m) { return m.value("equity", "") == "20000"; });
+  REQUIRE(m20);
+  CHECK(m20->second.value("account_sync_id", "") == "paperrun-1-7");
   c.publish("trade.proposed", p1, "it-p1-again");  // another Msg-Id: the stream stores it, the consumer gets it again
   const auto end = std::chrono::steady_clock::now() + 3s;
   while (std::chrono::steady_clock::now() < end) {

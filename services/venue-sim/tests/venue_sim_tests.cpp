@@ -146,6 +146,25 @@ TEST_CASE("binance: signature, timestamp and key checks answer the venue's codes
   CHECK(tick.j()["code"] == -4014);
 }
 
+TEST_CASE("binance: exchangeInfo publishes the request limits, scaled by --rate-limit-scale for fast replays") {
+  PT_NEED_RECORDED_DATA();
+  auto limit_of = [](int port, const std::string& type, const std::string& interval) -> std::int64_t {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/fapi/v1/exchangeInfo");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    const auto info = json::parse(r->body);  // kept alive: the loop below reads into it
+    for (const auto& l : info.at("rateLimits"))
+      if (l.at("rateLimitType") == type && l.at("interval") == interval) return l.at("limit").get<std::int64_t>();
+    return -1;
+  };
+  CHECK(limit_of(sim().port("binance"), "REQUEST_WEIGHT", "MINUTE") == 2400);  // the venue's own (exchanges.md B4)
+  pt::testing::venue_sim_process scaled(VENUE_SIM_BIN, POLYTRADE_SOURCE_DIR, "test-key:test-secret-0123:10000",
+                                        {"--symbols", "BTC", "--protocols", "binance", "--rate-limit-scale", "100"});
+  CHECK(limit_of(scaled.port("binance"), "REQUEST_WEIGHT", "MINUTE") == 240000);
+  CHECK(limit_of(scaled.port("binance"), "ORDERS", "SECOND") == 30000);
+}
+
 TEST_CASE("lockstep: the market moves only when told, and candles never reach past it") {
   PT_NEED_RECORDED_DATA();
   const auto before = control("GET", "/sim/status").j()["market_time_ms"].get<std::int64_t>();
