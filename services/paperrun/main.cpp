@@ -51,6 +51,9 @@ struct run_config {
   std::chrono::milliseconds start_timeout{120000};
   std::int64_t summary_every = 48;  // steps
   std::vector<std::string> services{"marketdata", "signal", "risk", "execution", "guardian"};
+  // marketdata's timeframes: a step is not settled until every symbol's bar of each timeframe
+  // that closes at the step's end has arrived (empty: none awaited).
+  std::vector<std::string> timeframes;
   std::string report_file;
   std::chrono::milliseconds protection_limit{2000};
   bool wait_guardian_marks = false;  // see fleet_view::wait_guardian_marks
@@ -81,6 +84,12 @@ struct fleet_view {
   // enough: execution's REST calls to the venue are silent on the bus.
   std::set<std::string> pending_proposals;   // proposal_id without a risk decision yet
   std::set<std::string> pending_decisions;   // approved decision_id without a final entry order state
+  // The same pairs seen in the other order: each subject has its own delivery thread in nats.c,
+  // so a decision can arrive before its proposal, an order's final state before its decision (a
+  // whole-year run under load once waited out settle_timeout on a proposal already decided).
+  std::set<std::string> decided;          // proposal ids with a risk decision
+  std::set<std::string> decisions_final;  // decision ids whose entry order reached a final state
+  std::set<std::string> armed_early;      // symbols the guardian armed before their exec.position open arrived
   std::set<std::string> unprotected;         // symbols opened and not yet armed by the guardian
   std::set<std::string> closing;             // symbols with a trade.exit close (or a guardian trigger) not yet flat
   std::map<std::string, decimal> moving;  // guardian venues: symbol -> a moved stop not yet armed
@@ -111,6 +120,10 @@ struct fleet_view {
   // Without it a trailed stop published a little late fell into the next step.
   bool wait_signal = false;
   std::set<std::string> bars_unacked;     // symbol|tf|close_ts seen on md, no ack yet
+  // Bars the step must produce (symbol|tf|close ms), not seen yet. marketdata publishes a step's
+  // timeframes one after another; under load the 4h bar once came after the step had looked
+  // settled, and the entry it led to filled at the next step's prices.
+  std::set<std::string> bars_expected;
   std::set<std::string> acked_early;      // acks that came before their bar
   std::set<std::string> ids_expected;     // proposal / exit ids an ack named, not yet seen
   std::set<std::string> ids_seen;         // proposal / exit ids seen before an ack named them
@@ -127,7 +140,7 @@ struct fleet_view {
         if (it == guardian_marks.end() || it->second < step_last_event_ms) ++lagging;
       }
     return pending_proposals.size() + pending_decisions.size() + unprotected.size() + closing.size() + moving.size() +
-           awaiting_tp.size() + bars_unacked.size() + ids_expected.size() + lagging;
+           awaiting_tp.size() + bars_unacked.size() + bars_expected.size() + ids_expected.size() + lagging;
   }
 };
 
@@ -155,6 +168,10 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       return;
     }
     if (starts("md.")) {
+      if (e.body.value("closed", false) && !e.body.value("backfilled", false) && e.body.contains("close_ts") &&
+          !v->bars_expected.empty())
+        v->bars_expected.erase(e.body.value("symbol", "") + "|" + e.body.value("tf", "") + "|" +
+                               std::to_string(pt::core::timestamp::parse_iso8601(e.body["close_ts"].get<std::string>()).nanos() / 1'000'000));
       if (v->wait_signal && v->stepping && e.body.value("closed", false) && !e.body.value("backfilled", false)) {
         const auto key = bar_key(e.body);
         if (v->acked_early.erase(key) == 0) v->bars_unacked.insert(key);
@@ -205,7 +222,7 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       seen_id(b.value("proposal_id", ""));
       ++v->proposals;
       v->sample(v->lat_proposal);
-      v->pending_proposals.insert(b.value("proposal_id", ""));
+      if (!v->decided.count(b.value("proposal_id", ""))) v->pending_proposals.insert(b.value("proposal_id", ""));
     } else if (s == "trade.exit") {
       seen_id(b.value("exit_id", ""));
       ++v->exits;
@@ -219,13 +236,16 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       ++v->approved;
       v->sample(v->lat_decision);
       v->pending_proposals.erase(b.value("proposal_id", ""));
-      v->pending_decisions.insert(b.value("decision_id", ""));
+      v->decided.insert(b.value("proposal_id", ""));
+      v->armed_early.erase(b.value("symbol", ""));  // an arm seen before this approval was the last position's
+      if (!v->decisions_final.count(b.value("decision_id", ""))) v->pending_decisions.insert(b.value("decision_id", ""));
       if (b.contains("take_profit") && !v->tp_done.count(b.value("decision_id", "")))
         v->awaiting_tp[b.value("decision_id", "")] = b.value("symbol", "");
     } else if (s == "risk.decision.rejected") {
       ++v->rejected;
       v->sample(v->lat_decision);
       v->pending_proposals.erase(b.value("proposal_id", ""));
+      v->decided.insert(b.value("proposal_id", ""));
     } else if (s == "exec.fill") {
       ++v->fills;
     } else if (starts("exec.order.")) {
@@ -237,8 +257,10 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
         v->sample(v->lat_order);
         if (pt::core::trace::get(b, "exec_sent") > 0) v->traces.push_back({{"trace", b["trace"]}});
       }
-      if (state == "filled" || state == "rejected" || state == "canceled" || state == "expired")
-        v->pending_decisions.erase(b.value("decision_id", ""));
+      if ((state == "filled" || state == "rejected" || state == "canceled" || state == "expired") && !did.empty()) {
+        v->pending_decisions.erase(did);
+        v->decisions_final.insert(did);
+      }
       if (!guardian_protects && b.value("type", "") == "stop_market") v->moving.erase(b.value("symbol", ""));
       // The take-profit reported (placed or refused), or the entry refused: nothing more to wait for.
       if (b.value("type", "") == "take_profit" || state == "rejected") {
@@ -250,7 +272,10 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       // for: execution does not re-arm on every move_stop, so there is no message to wait on.)
       const auto state = b.value("state", "");
       const auto sym = b.value("symbol", "");
-      if (state == "armed" || state == "failed") v->unprotected.erase(sym);
+      if (state == "armed" || state == "failed") {
+        v->unprotected.erase(sym);
+        if (!position_open(sym)) v->armed_early.insert(sym);
+      }
       // The guardian's answer to the move: armed at the new stop, or armed with the stop kept
       // (a refused move), or the protection ended.
       if (auto m = v->moving.find(sym); m != v->moving.end() && (state == "failed" || state == "closed" || state == "released" ||
@@ -271,11 +296,12 @@ caf::behavior collector(caf::event_based_actor*, std::shared_ptr<fleet_view> v, 
       const bool is_open = b.value("side", "flat") != "flat";
       if (!was_open && is_open) {
         ++v->entries;
-        if (guardian_protects) v->unprotected.insert(sym);
+        if (guardian_protects && v->armed_early.erase(sym) == 0) v->unprotected.insert(sym);
       }
       if (was_open && !is_open) ++v->closes;
       if (!is_open) {
         v->unprotected.erase(sym);
+        if (was_open) v->armed_early.erase(sym);
         v->closing.erase(sym);
         v->moving.erase(sym);
         for (auto it = v->awaiting_tp.begin(); it != v->awaiting_tp.end();)
@@ -290,7 +316,7 @@ run_config read_config(const pt::config::document& c) {
   run_config r;
   c.require_only("paperrun", {"control_url", "protocol", "venue", "symbols", "step", "steps", "quiet", "settle_timeout",
                               "start_timeout", "summary_every", "services", "report_file", "protection_limit",
-                              "wait_guardian_marks", "sync_account"});
+                              "wait_guardian_marks", "sync_account", "timeframes"});
   r.control_url = c.get_string("paperrun.control_url", r.control_url);
   r.protocol = c.get_enum("paperrun.protocol", {"poloniex", "binance"}, r.protocol);
   r.venue = c.get_string("paperrun.venue", r.protocol);
@@ -313,6 +339,12 @@ run_config read_config(const pt::config::document& c) {
   r.protection_limit = c.get_duration("paperrun.protection_limit", 1ms, 60s, r.protection_limit);
   r.wait_guardian_marks = c.get_bool("paperrun.wait_guardian_marks", r.wait_guardian_marks);
   r.sync_account = c.get_bool("paperrun.sync_account", r.sync_account);
+  if (c.has("paperrun.timeframes")) r.timeframes = c.get_string_list("paperrun.timeframes");
+  for (const auto& tf : r.timeframes) try {
+      (void)pt::venue::parse_timeframe(tf);
+    } catch (const std::exception& e) {
+      c.fail("paperrun.timeframes", e.what());
+    }
   return r;
 }
 
@@ -337,14 +369,26 @@ class conductor {
     std::int64_t done = 0;
     const auto step_ms = pt::venue::duration_of(pt::venue::parse_timeframe(cfg_.step)).count();
     sample_rss(rss_idle_);
+    std::int64_t market_ms = status.value("market_time_ms", std::int64_t{0});
     while (!stopping && (cfg_.steps == 0 || done < cfg_.steps)) {
       {
         std::lock_guard lock(view_->mu);
+        if (market_ms > 0)
+          for (const auto& tf : cfg_.timeframes) {
+            const auto tf_ms = pt::venue::duration_of(pt::venue::parse_timeframe(tf)).count();
+            if ((market_ms + step_ms) % tf_ms != 0) continue;
+            for (const auto& sym : cfg_.symbols) view_->bars_expected.insert(sym + "|" + tf + "|" + std::to_string(market_ms + step_ms));
+          }
         view_->stepping = true;
         view_->step_bar_seen = false;
         view_->step_started = steady::now();
       }
       auto st = control("POST", "/sim/clock", json{{"step_ms", step_ms}}.dump());
+      market_ms = st.value("market_time_ms", std::int64_t{0});
+      if (st.value("replay_exhausted", false)) {
+        std::lock_guard lock(view_->mu);
+        view_->bars_expected.clear();  // no more bars will come
+      }
       {
         std::lock_guard lock(view_->mu);
         view_->step_last_event_ms = st.value("last_event_ms", std::int64_t{0});
@@ -481,6 +525,7 @@ class conductor {
                   {{"proposals", view_->pending_proposals.size()}, {"decisions", view_->pending_decisions.size()},
                    {"unprotected", view_->unprotected.size()}, {"closing", view_->closing.size()}, {"moving", view_->moving.size()},
                    {"awaiting_take_profit", view_->awaiting_tp.size()}, {"bars_not_acked_by_signal", view_->bars_unacked.size()},
+                   {"bars_not_published", view_->bars_expected.size()},
                    {"published_not_seen", view_->ids_expected.size()}});
     // What is still pending then is forgotten: one lost message must not slow every later step.
     view_->pending_proposals.clear();
@@ -490,6 +535,7 @@ class conductor {
     view_->closing.clear();
     view_->awaiting_tp.clear();
     view_->bars_unacked.clear();
+    view_->bars_expected.clear();
     view_->acked_early.clear();
     view_->ids_expected.clear();
   }
