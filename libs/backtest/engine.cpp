@@ -260,7 +260,17 @@ void engine::move_market(std::size_t i, decimal price, std::int64_t point, std::
   symbol_state& s = syms_[i];
   const venue::instrument& inst = *ex_->find_instrument(s.data->symbol);
   std::vector<venue::book_level> bids, asks;
-  if (cfg_.book == book_model::tick_spread) {
+  // The book only matters when something can trade against it at this point: an open position
+  // (its stop or take-profit may trigger), a resting order, or an action due now. Otherwise the
+  // price alone moves (most bars of a trend strategy): each point's synthetic book is seeded by
+  // its bar and point, not by a running stream, so skipping one changes no other.
+  const std::string& sym = s.data->symbol;
+  const bool book_matters = !position_qty(i).is_zero() || !ex_->open_orders(acct_, sym).empty() ||
+                            !ex_->open_conditionals(acct_, sym).empty() ||
+                            std::any_of(pending_.begin(), pending_.end(), [&](const pending_action& a) { return a.sym == i && a.due_ms <= t; });
+  if (!book_matters) {
+    // no levels: set_market moves the price and the mark only
+  } else if (cfg_.book == book_model::tick_spread) {
     const decimal depth = core::mul(inst.lot, dec(1'000'000), rounding::half_even);
     const decimal p = core::round_price_to_tick(price, inst.tick, rounding::half_even);
     if (p > inst.tick) bids.push_back({p - inst.tick, depth});
