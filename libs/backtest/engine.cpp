@@ -835,7 +835,8 @@ std::vector<symbol_data> load_recorded(const engine_config& cfg, const std::stri
         best_score = score;
       }
     }
-    if (best == nullptr) throw engine_error("no " + cfg.base_timeframe + " candles for " + sym + " in " + data_dir);
+    if (best == nullptr) throw engine_error("no " + cfg.base_timeframe + " candles for " + sym + " in " + data_dir +
+                                         (source.empty() ? std::string{} : " (source " + source + ")"));
     symbol_data d;
     d.symbol = sym;
     d.bars = replay::load_candles(best->path);
