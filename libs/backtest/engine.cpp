@@ -3,6 +3,7 @@
 #include "replay/bar_path.hpp"
 #include "replay/book_synth.hpp"
 #include "risk/checklist.hpp"
+#include "risk/state.hpp"
 #include "risk/limits.hpp"
 #include "risk/sizing.hpp"
 #include "sim/exchange.hpp"
@@ -186,12 +187,11 @@ class engine {
   decimal slip_rate_;
   std::int64_t now_ms_ = 0;
   risk::risk_config risk_;
-  // Loss history and equity marks for the checklist.
-  std::vector<std::pair<timestamp, bool>> closed_;  // exit time, was a loss
-  int consecutive_losses_ = 0;
-  decimal day_open_equity_, peak_equity_;
-  std::int64_t day_ = std::numeric_limits<std::int64_t>::min();
-  std::map<std::string, timestamp> last_stop_out_;
+  // The risk service's own state machine (libs/risk/state.hpp): loss history, day-open and peak
+  // equity, the circuit breakers with their cooldowns and the drawdown kill switch. Entries are
+  // refused while it does not allow them; a kill switch flattens every position and latches.
+  std::optional<risk::trading_state_machine> sm_;
+  bool killed_ = false;
 
   std::vector<trade_record> trades_;
   std::vector<equity_point> curve_;
@@ -432,10 +432,7 @@ void engine::housekeeping(std::int64_t t) {
     r.funding = o.funding;
     r.pnl = o.realised - r.fees - r.funding;
     r.exit_reason = o.exit_reason.empty() ? "other" : o.exit_reason;
-    const bool loss = r.pnl.is_negative();
-    closed_.emplace_back(r.exit_time, loss);
-    consecutive_losses_ = loss ? consecutive_losses_ + 1 : 0;
-    if (r.exit_reason == "stop_loss" || r.exit_reason == "liquidation") last_stop_out_[r.symbol] = r.exit_time;
+    if (sm_) sm_->on_trade_closed(r.exit_time, r.symbol, r.pnl, r.exit_reason == "stop_loss" || r.exit_reason == "liquidation");
     trades_.push_back(std::move(r));
     s.trade.reset();
   }
@@ -517,24 +514,16 @@ void engine::propose(std::size_t i, const strategy::trade_proposal& p, const rep
   if (cfg_.run_checklist) {
     risk::checklist_input in;
     in.now = ms_to_ts(now_ms);
-    in.entries_allowed = true;
+    in.entries_allowed = sm_->allows_entry();
     in.order = {inst.symbol, dir, risk::order_type::market, sized.quantity, entry, p.stop_loss, false};
     in.inst = ri;
     const auto bal = ex_->balance(acct_);
     in.account.equity = equity();
-    in.account.day_open_equity = day_open_equity_;
-    in.account.peak_equity = peak_equity_;
+    in.account.day_open_equity = sm_->equity().day_open();
+    in.account.peak_equity = sm_->equity().peak();
     in.account.maintenance_margin = bal.maintenance_margin;
     in.account.positions = open;
-    in.losses.consecutive_losses = consecutive_losses_;
-    for (const auto& [at, loss] : closed_)
-      if (loss && ms_to_ts(now_ms) - at < std::chrono::hours(24)) ++in.losses.losses_24h;
-    for (auto it = closed_.rbegin(); it != closed_.rend(); ++it)
-      if (it->second) {
-        in.losses.last_loss = it->first;
-        break;
-      }
-    if (auto it = last_stop_out_.find(inst.symbol); it != last_stop_out_.end()) in.losses.last_stop_out_symbol = it->second;
+    in.losses = sm_->stats(ms_to_ts(now_ms), inst.symbol);
     in.market.atr = atr(i);
     in.market.funding_rate = funding;
     const risk::checklist_result cr = risk::evaluate_checklist(risk_, in);
@@ -640,6 +629,7 @@ engine_result engine::run() {
   risk_.max_leverage = std::min(cfg_.leverage_cap, risk::hard::max_leverage);
   risk_.default_leverage = std::min(risk_.default_leverage, risk_.max_leverage);
   risk::validate(risk_);
+  sm_.emplace(risk_);
 
   for (const auto& d : data_) {
     if (d.bars.empty()) throw engine_error("backtest: no bars for " + d.symbol);
@@ -664,7 +654,8 @@ engine_result engine::run() {
     ctx.symbol = d.symbol;
     s.strat = cfg_.factory ? cfg_.factory(ctx, data_) : strategy::make_strategy(cfg_.params, ctx);
     if (!s.strat) throw engine_error("backtest: the strategy factory returned nothing");
-    for (const std::int64_t p : {day_ms, 4 * hour_ms})
+    // 1h too: the baselines trade 1h bars, also over 1m / 5m data.
+    for (const std::int64_t p : {day_ms, 4 * hour_ms, hour_ms})
       if (p > base_ms_ && p % base_ms_ == 0) s.aggs.push_back(aggregate{p, *tf_of_ms(p), std::nullopt, 0});
     if (atr_period_ms_ != base_ms_) s.atr_agg = aggregate{atr_period_ms_, *tf_of_ms(atr_period_ms_), std::nullopt, 0};
     syms_.push_back(std::move(s));
@@ -700,12 +691,11 @@ engine_result engine::run() {
           while (s.funding_applied < s.data->funding.size() && s.data->funding[s.funding_applied].time_ms < T)
             ++s.funding_applied;
         started = true;
-        day_open_equity_ = peak_equity_ = equity();
+        sm_->enable_autonomous(ms_to_ts(T));
       }
-      if (bucket_of(T, day_ms) != day_) {
-        day_ = bucket_of(T, day_ms);
-        day_open_equity_ = equity();
-      }
+      // Time-based breaker resets, then the mark (the day rolls at 00:00 UTC inside).
+      sm_->tick(ms_to_ts(T));
+      sm_->on_equity(ms_to_ts(T), equity());
       std::array<std::int64_t, 4> offsets{};
       for (std::size_t k = 0; k < 4; ++k) {
         for (const auto& [i, b] : here) {
@@ -734,7 +724,23 @@ engine_result engine::run() {
     for (const auto& [i, b] : here) decide(i, *b, close_ms, trading);
     if (trading) {
       const decimal e = equity();
-      peak_equity_ = std::max(peak_equity_, e);
+      sm_->on_equity(ms_to_ts(close_ms), e);
+      if (cfg_.run_checklist && sm_->must_flatten() && !killed_) {
+        // Kill switch (the drawdown breaker): cancel and flatten everything, then stay halted.
+        killed_ = true;
+        pending_.clear();
+        for (std::size_t i = 0; i < syms_.size(); ++i) {
+          if (position_qty(i).is_zero()) continue;
+          pending_action a;
+          a.k = pending_action::kind::close;
+          a.due_ms = close_ms + cfg_.latency_ms;
+          a.sym = i;
+          a.reason = "kill_switch";
+          pending_.push_back(a);
+          log(close_ms, "exit", i, "", core::abs(position_qty(i)), decimal::zero(),
+              "kill_switch: " + sm_->kill_reason().value_or("drawdown"));
+        }
+      }
       curve_.push_back({ms_to_ts(close_ms), e});
     }
   }
@@ -845,6 +851,23 @@ std::vector<symbol_data> load_recorded(const engine_config& cfg, const std::stri
         d.funding = replay::load_funding(o.path);
         break;
       }
+    if (d.funding.empty() && !d.bars.empty()) {
+      // A candle set without its own funding file (the 1m download): the same market's recorded
+      // funding from another source, the one covering most of the bars' span. Funding is a
+      // property of the market, not of who downloaded the candles.
+      const auto from = d.bars.front().open_time_ms, to = d.bars.back().open_time_ms;
+      std::size_t best_cover = 0;
+      for (const auto& o : all) {
+        if (o.symbol != sym || !o.qualifier.empty() || o.kind != replay::series_kind::funding) continue;
+        auto f = replay::load_funding(o.path);
+        std::size_t cover = 0;
+        for (const auto& p : f) cover += p.time_ms >= from && p.time_ms <= to;
+        if (cover > best_cover) {
+          best_cover = cover;
+          d.funding = std::move(f);
+        }
+      }
+    }
     d.instrument = catalog_instrument(catalog_file, sym);
     out.push_back(std::move(d));
   }

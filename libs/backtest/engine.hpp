@@ -9,7 +9,7 @@
 //   funding  exchange::apply_funding at every recorded funding time (longs pay a positive rate,
 //            on the mark at that instant; a settlement at a bar's open time is applied before
 //            the bar's open price, as venue-sim's replayer does);
-//   strategy strategy::make_strategy(params) fed closed bars only (base timeframe plus 4h/1d
+//   strategy strategy::make_strategy(params) fed closed bars only (base timeframe plus 1h/4h/1d
 //            aggregated here), with now = the bar's close time;
 //   risk     risk::size_position (risk-based size from the stop distance, leverage caps) and
 //            risk::evaluate_checklist (optional) on every proposal.
@@ -89,8 +89,10 @@ struct engine_config {
   std::int64_t latency_ms = 0;
   std::uint64_t seed = 1;
   book_model book = book_model::synthetic;
-  // Run risk::evaluate_checklist on every entry (ATR from the last 14 closed 4h bars, or base
-  // bars when the base is >= 4h; funding = last settled rate; news absent).
+  // Run the risk service's gate on every entry: risk::evaluate_checklist (ATR from the last 14
+  // closed 4h bars, or base bars when the base is >= 4h; funding = last settled rate; news
+  // absent) fed by risk::trading_state_machine (loss history, day-open and peak equity, circuit
+  // breakers with their cooldowns; its drawdown kill switch flattens everything and halts).
   bool run_checklist = true;
   // Close what is still open at the last bar's close (exit_reason "end_of_data").
   bool close_at_end = true;
@@ -131,7 +133,8 @@ struct engine_result {
 
 // Loads base bars and funding for cfg.symbols from a data folder (../shared/data): per symbol
 // one source sub-folder (`source`, else the one with a funding file and the largest base file,
-// as venue-sim picks), instrument from `catalog_file`. Throws replay::data_error / engine_error.
+// as venue-sim picks), instrument from `catalog_file`. A source without a funding file takes the
+// same symbol's funding from the source covering most of its bars' span. Throws replay::data_error / engine_error.
 [[nodiscard]] std::vector<symbol_data> load_recorded(const engine_config& cfg, const std::string& data_dir,
                                                      const std::string& catalog_file,
                                                      const std::string& source = {});

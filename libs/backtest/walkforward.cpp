@@ -65,8 +65,12 @@ walkforward_result run_walkforward(const walkforward_config& cfg, const std::vec
   core::decimal equity = cfg.base.starting_equity;
   for (std::size_t k = 0; k < out.folds.size(); ++k) {
     auto& f = out.folds[k];
-    const objective train_objective = [&](const point& x) {
-      return constrained_sharpe(run_backtest(window(cfg, x, f.train_start, f.train_end), data), cfg);
+    const objective train_objective = [&](const point& x) -> std::optional<double> {
+      try {
+        return constrained_sharpe(run_backtest(window(cfg, x, f.train_start, f.train_end), data), cfg);
+      } catch (const strategy::params_error&) {
+        return std::nullopt;  // a point the strategy refuses (e.g. fast period >= slow) is infeasible
+      }
     };
     const auto seed = cfg.seed + k;
     const search_result s = cfg.method == search_method::grid     ? grid_search(cfg.space, cfg.budget, train_objective)

@@ -186,6 +186,18 @@ json run_backtest_command(const study& s, const std::vector<backtest::symbol_dat
            {"end_equity", r.end_equity.to_string()},
            {"metrics", r.stats ? backtest::to_json(*r.stats) : json(nullptr)}};
   write_curves(opt, r.trades, r.equity);
+  {
+    // Every decision, rejection and execution: why a run traded (or did not).
+    auto csv = open_out(opt.out_dir, "decisions.csv");
+    csv << "at,kind,symbol,side,qty,price,text\n";
+    for (const auto& d : r.decisions) {
+      std::string text = d.text;
+      for (auto& c : text)
+        if (c == '"') c = '\'';
+      csv << d.at.to_iso8601() << "," << d.kind << "," << d.symbol << "," << d.side << "," << d.qty.to_string() << ","
+          << d.price.to_string() << ",\"" << text << "\"\n";
+    }
+  }
   write_text(opt.out_dir, "metrics.json", out.dump(2) + "\n");
   write_report(opt, "backtest " + s.name, s, r.stats, r.equity, r.trades, r.hash, data, std::nullopt,
                {{"kind", "in-sample backtest: not evidence of an edge"}});
@@ -200,7 +212,17 @@ json run_optimize_command(const study& s, const std::vector<backtest::symbol_dat
   std::vector<std::vector<double>> returns;  // per trial, for PBO and the deflated Sharpe
   std::vector<json> rows;
   const backtest::objective f = [&](const backtest::point& x) -> std::optional<double> {
-    const auto r = backtest::run_backtest(engine_at(s, x), data);
+    backtest::engine_config c;
+    try {
+      c = engine_at(s, x);
+    } catch (const strategy::params_error& e) {  // a point the strategy refuses is infeasible
+      returns.emplace_back();
+      rows.push_back({{"point", point_json(s, x)}, {"objective", nullptr}, {"trades", 0}, {"hash", ""},
+                      {"metrics", nullptr}, {"refused", e.what()}});
+      if (opt.progress) opt.progress(++done, std::max(planned, done));
+      return std::nullopt;
+    }
+    const auto r = backtest::run_backtest(c, data);
     returns.push_back(period_returns(r.equity));
     const auto v = backtest::constrained_sharpe(r, w);
     rows.push_back({{"point", point_json(s, x)}, {"objective", opt_json(v)}, {"trades", r.trades.size()}, {"hash", r.hash},
@@ -268,8 +290,12 @@ json run_optimize_command(const study& s, const std::vector<backtest::symbol_dat
       if (s.space[k].name == *s.stability_x) ix = k;
       if (s.space[k].name == *s.stability_y) iy = k;
     }
-    const backtest::objective g = [&](const backtest::point& x) {
-      return backtest::constrained_sharpe(backtest::run_backtest(engine_at(s, x), data), w);
+    const backtest::objective g = [&](const backtest::point& x) -> std::optional<double> {
+      try {
+        return backtest::constrained_sharpe(backtest::run_backtest(engine_at(s, x), data), w);
+      } catch (const strategy::params_error&) {
+        return std::nullopt;
+      }
     };
     stab = backtest::parameter_stability(s.space, res.trials[*res.best].x, ix, iy, s.stability_steps, s.stability_steps,
                                          g, 0.25);

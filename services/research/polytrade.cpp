@@ -4,6 +4,8 @@
 //   polytrade walkforward STUDY.json [--out DIR] [--models DIR]
 //   polytrade montecarlo  STUDY.json [--out DIR] [--of backtest|walkforward]
 //   polytrade sweep       STUDY.json [--out DIR] [--nats URL] [--pg URL] [--sweep-id ID] [--timeout SEC]
+// Any command also takes `--set key.sub=value` (repeatable) to override a study key, e.g.
+// --set symbols='["ETHUSDT"]' --set data.source=freqtrade_cyft_trader.
 // Files go to --out (default research-out/<command>-<study name>); the summary is printed as
 // JSON on stdout, a progress bar on stderr (a line per 10 % when stderr is not a terminal).
 // sweep publishes one job per point on research.jobs and waits for the `research` workers'
@@ -38,7 +40,7 @@ using namespace std::chrono_literals;
 int usage(const char* why) {
   if (why) std::fprintf(stderr, "polytrade: %s\n", why);
   std::fprintf(stderr,
-               "usage: polytrade backtest|optimize|walkforward|montecarlo|sweep STUDY.json [--out DIR]\n"
+               "usage: polytrade backtest|optimize|walkforward|montecarlo|sweep STUDY.json [--out DIR] [--set key=value]...\n"
                "         walkforward: [--models DIR]   montecarlo: [--of backtest|walkforward]\n"
                "         sweep: [--nats URL] [--pg URL] [--sweep-id ID] [--timeout SEC]\n"
                "       a study file: services/research/README.md; examples in services/research/studies/\n");
@@ -190,9 +192,15 @@ int main(int argc, char** argv) {
       {"sweep", {"--out", "--nats", "--pg", "--sweep-id", "--timeout"}}};
   if (!allowed.count(cmd)) return usage(("unknown command '" + cmd + "'").c_str());
   std::map<std::string, std::string> flags;
+  std::vector<std::string> sets;  // --set key=value, any number, in order
   for (int i = 3; i < argc; i += 2) {
     const std::string f = argv[i];
     const auto& ok = allowed.at(cmd);
+    if (f == "--set") {
+      if (i + 1 >= argc) return usage("option --set needs key=value");
+      sets.emplace_back(argv[i + 1]);
+      continue;
+    }
     if (std::find(ok.begin(), ok.end(), f) == ok.end()) return usage(("unknown option '" + f + "' for " + cmd).c_str());
     if (i + 1 >= argc) return usage(("option " + f + " needs a value").c_str());
     flags[f] = argv[i + 1];
@@ -202,7 +210,7 @@ int main(int argc, char** argv) {
 
   pt::research::study s;
   try {
-    s = pt::research::load_study_file(study_path);
+    s = pt::research::load_study_file(study_path, sets);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "polytrade: %s\n", e.what());
     return 2;

@@ -232,13 +232,37 @@ study parse_study(const json& doc, const std::string& base_dir) {
   return s;
 }
 
-study load_study_file(const std::string& path) {
+void apply_override(json& doc, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) throw study_error("study: --set wants key=value, got '" + assignment + "'");
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) value = text;
+  json* at = &doc;
+  std::size_t from = 0;
+  for (;;) {
+    const auto dot = path.find('.', from);
+    const std::string key = path.substr(from, dot == std::string::npos ? std::string::npos : dot - from);
+    if (key.empty()) throw study_error("study: --set key '" + path + "' has an empty part");
+    if (!at->is_object()) throw study_error("study: --set " + path + ": '" + key + "' is not inside an object");
+    if (dot == std::string::npos) {
+      (*at)[key] = value;
+      return;
+    }
+    if (!at->contains(key)) (*at)[key] = json::object();
+    at = &(*at)[key];
+    from = dot + 1;
+  }
+}
+
+study load_study_file(const std::string& path, const std::vector<std::string>& overrides) {
   json doc;
   try {
     doc = json::parse(read_file(path, "study file"));
   } catch (const json::parse_error& e) {
     throw study_error("study: " + path + " is not JSON: " + e.what());
   }
+  for (const auto& o : overrides) apply_override(doc, o);
   return parse_study(doc, fs::path(path).parent_path().string());
 }
 
@@ -329,7 +353,14 @@ std::vector<backtest::point> sweep_points(const study& s) {
 }
 
 json evaluate_point(const study& s, const std::vector<backtest::symbol_data>& data, const backtest::point& x) {
-  const auto r = backtest::run_backtest(engine_at(s, x), data);
+  backtest::engine_config c;
+  try {
+    c = engine_at(s, x);
+  } catch (const strategy::params_error& e) {  // infeasible, not a failure: the sweep goes on
+    return {{"point", x}, {"objective", nullptr}, {"metrics", nullptr}, {"trades", 0}, {"hash", ""},
+            {"end_equity", nullptr}, {"refused", e.what()}};
+  }
+  const auto r = backtest::run_backtest(c, data);
   const auto w = walkforward_of(s);
   const auto objective = backtest::constrained_sharpe(r, w);
   json out;

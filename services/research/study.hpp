@@ -60,7 +60,11 @@ struct study {
 // current directory. The parameter document is read here, so a study is self-contained after
 // parsing (resolved_json() is what a worker receives).
 [[nodiscard]] study parse_study(const nlohmann::json& doc, const std::string& base_dir);
-[[nodiscard]] study load_study_file(const std::string& path);
+[[nodiscard]] study load_study_file(const std::string& path, const std::vector<std::string>& overrides = {});
+// One `--set key.sub=value` override: value is JSON when it parses ("[\"ETHUSDT\"]", "0.5",
+// "{...}"), else a string ("freqtrade_cyft_trader"). Objects on the path are created. The study
+// is validated after all overrides, so a bad key still fails parse_study.
+void apply_override(nlohmann::json& doc, const std::string& assignment);
 // The study as a self-contained document: params inline, paths absolute. parse_study of it
 // gives the same study anywhere on this machine.
 [[nodiscard]] nlohmann::json resolved_json(const study& s);

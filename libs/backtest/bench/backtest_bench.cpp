@@ -1,7 +1,8 @@
 // Backtest throughput (issue 5's benchmark): base bars per second through the engine with the
 // trend strategy, sizing and the matching core in the loop, single core, against a bare EMA
 // cross over the same closes. Prints figures; `--quick` runs a short slice (the ctest smoke).
-//   backtest_bench [--quick] [--timeframe 5m|1h] [--symbol BTCUSDT]
+//   backtest_bench [--quick] [--timeframe 1m|5m|1h] [--symbol BTCUSDT] [--source DIR]
+// (1m: freqtrade_1m_two_sources, else freqtrade_marketlab, unless --source says otherwise)
 // Data: $POLYTRADE_DATA or ../shared/data (freqtrade_marketlab); without it, says so and exits 0.
 #include "backtest/engine.hpp"
 #include "indicators/indicators.hpp"
@@ -18,14 +19,15 @@ using steady = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::string tf = "5m", symbol = "BTCUSDT";
+  std::string tf = "5m", symbol = "BTCUSDT", source;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
     else if (a == "--timeframe" && i + 1 < argc) tf = argv[++i];
     else if (a == "--symbol" && i + 1 < argc) symbol = argv[++i];
+    else if (a == "--source" && i + 1 < argc) source = argv[++i];
     else {
-      std::fprintf(stderr, "usage: backtest_bench [--quick] [--timeframe 5m|1h] [--symbol BTCUSDT]\n");
+      std::fprintf(stderr, "usage: backtest_bench [--quick] [--timeframe 1m|5m|1h] [--symbol BTCUSDT] [--source DIR]\n");
       return 2;
     }
   }
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   cfg.base_timeframe = tf;
   cfg.params = strategy::trend_following_params{};
   auto data = backtest::load_recorded(cfg, dir->string(), std::string(POLYTRADE_SOURCE_DIR) + "/docs/markets/binance-usdm.json",
-                                      "freqtrade_marketlab");
+                                      !source.empty() ? source : tf == "1m" ? "freqtrade_1m_two_sources" : "freqtrade_marketlab");
   if (quick && data.front().bars.size() > 20000) data.front().bars.resize(20000);
   const auto n = data.front().bars.size();
   std::printf("%s %s: %zu bars\n", symbol.c_str(), tf.c_str(), n);

@@ -350,4 +350,40 @@ TEST_CASE("engine: a strategy that peeks at the next bar fails the look-ahead ch
   CHECK_FALSE(rep.first_difference.empty());
 }
 
+
+TEST_CASE("engine: the consecutive-loss breaker halts entries for its cooldown and then lets them resume", "[backtest][engine]") {
+  // Every entry loses: each bar opens at 100 and dips to 98 before closing at 100, and the
+  // script goes long at every close with a stop at 99. The risk service's rules then say: a
+  // 4 h cooldown after every loss, a 4 h halt after 3 in a row (the streak resets after it), a
+  // 24 h halt after 5 within 24 h. Entries must therefore resume after each halt: a streak
+  // counter that only a win resets would stop trading for good after the third loss.
+  std::vector<replay::bar> bars;
+  std::vector<replay::funding_point> funding;
+  std::map<std::int64_t, action> script;
+  for (std::int64_t k = 0; k < 200; ++k) {
+    bars.push_back(mk(t0 + k * hour, "100", "100.5", "98", "100"));
+    script[t0 + (k + 1) * hour] = action{action::go_long, d("100"), d("99"), std::nullopt};
+    if (k % 8 == 0) funding.push_back({t0 + k * hour, d("0.0001"), std::nullopt});
+  }
+  auto cfg = synthetic_config(script);
+  cfg.run_checklist = true;
+  cfg.risk_percent = d("0.5");  // three losses stay under the 3 % daily-loss breaker
+  cfg.start = timestamp::from_millis(t0 + 60 * hour);  // 14 closed 4h bars for the ATR first
+  const auto r = run_backtest(cfg, {synthetic(bars, funding)});
+  REQUIRE(r.trades.size() > 5);
+  for (const auto& t : r.trades) CHECK(t.pnl.is_negative());
+  // No entry inside a cooldown: consecutive trades are >= 4 h apart (entry to previous exit).
+  for (std::size_t k = 1; k < r.trades.size(); ++k)
+    CHECK(r.trades[k].entry_time - r.trades[k - 1].exit_time >= std::chrono::hours(4));
+  bool streak_refusal = false, window_refusal = false;
+  for (const auto& dr : r.decisions) {
+    streak_refusal |= dr.kind == "reject" && dr.text.find("CONSECUTIVE_LOSSES") != std::string::npos;
+    window_refusal |= dr.kind == "reject" && dr.text.find("LOSSES_24H") != std::string::npos;
+  }
+  CHECK(streak_refusal);
+  CHECK(window_refusal);
+  // The trade after the sixth loss comes at least 24 h after the fifth one's exit.
+  CHECK(r.trades[5].entry_time - r.trades[4].exit_time >= std::chrono::hours(24));
+}
+
 }  // namespace pt::backtest::test

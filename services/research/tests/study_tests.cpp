@@ -174,6 +174,21 @@ TEST_CASE("a job body round-trips and a bad one is refused") {
   CHECK_FALSE(valid_sweep_id("a.b"));
 }
 
+TEST_CASE("overrides set keys as JSON or text and the study is still validated") {
+  auto doc = base_doc();
+  apply_override(doc, "symbols=[\"ETHUSDT\"]");
+  apply_override(doc, "data.source=freqtrade_cyft_trader");
+  apply_override(doc, "walkforward.train_days=45.5");
+  const auto s = parse_study(doc, "");
+  CHECK(s.engine.symbols == std::vector<std::string>{"ETHUSDT"});
+  CHECK(s.source == "freqtrade_cyft_trader");
+  CHECK(s.train_days == 45.5);
+  CHECK_THROWS_AS(apply_override(doc, "noequals"), study_error);
+  CHECK_THROWS_AS(apply_override(doc, "symbols.x=1"), study_error);  // symbols is an array
+  apply_override(doc, "search.methd=grid");
+  CHECK_THAT(error_of(doc), Catch::Contains("search.methd"));
+}
+
 TEST_CASE("the example study parses from its file") {
   const auto s = load_study_file(std::string(POLYTRADE_SOURCE_DIR) + "/services/research/studies/trend_btc_1h_2025.json");
   CHECK(s.space.size() == 3);
