@@ -159,6 +159,13 @@ class engine {
                           std::move(text)});
   }
 
+  // The risk state machine's events (breaker tripped / reset, kill switch) into the decisions
+  // log as kind "risk", symbol "" (they are account-wide); drained so they never pile up.
+  void drain_risk_events() {
+    for (auto& e : sm_->take_events())
+      decisions_.push_back({e.at, "risk", "", "", decimal::zero(), decimal::zero(), e.what + ": " + e.reason});
+  }
+
   void move_market(std::size_t i, decimal price, std::int64_t point, std::int64_t t);
   void settle_funding(std::size_t i, std::int64_t t);
   void run_due_actions(std::int64_t t);
@@ -265,9 +272,15 @@ void engine::move_market(std::size_t i, decimal price, std::int64_t point, std::
   // price alone moves (most bars of a trend strategy): each point's synthetic book is seeded by
   // its bar and point, not by a running stream, so skipping one changes no other.
   const std::string& sym = s.data->symbol;
-  const bool book_matters = !position_qty(i).is_zero() || !ex_->open_orders(acct_, sym).empty() ||
-                            !ex_->open_conditionals(acct_, sym).empty() ||
-                            std::any_of(pending_.begin(), pending_.end(), [&](const pending_action& a) { return a.sym == i && a.due_ms <= t; });
+  const bool flat = position_qty(i).is_zero() && ex_->open_orders(acct_, sym).empty() &&
+                    ex_->open_conditionals(acct_, sym).empty();
+  // Flat, nothing resting, nothing queued: no price of this symbol can fill, trigger, liquidate
+  // or be charged funding, so the matching core is not moved at all (most bars of most
+  // strategies). The first point with something to do moves it again before acting.
+  if (flat && std::none_of(pending_.begin(), pending_.end(), [&](const pending_action& a) { return a.sym == i; })) return;
+  const bool book_matters = !flat || std::any_of(pending_.begin(), pending_.end(), [&](const pending_action& a) {
+                              return a.sym == i && a.due_ms <= t;
+                            });
   if (!book_matters) {
     // no levels: set_market moves the price and the mark only
   } else if (cfg_.book == book_model::tick_spread) {
@@ -432,7 +445,10 @@ void engine::housekeeping(std::int64_t t) {
     r.funding = o.funding;
     r.pnl = o.realised - r.fees - r.funding;
     r.exit_reason = o.exit_reason.empty() ? "other" : o.exit_reason;
-    if (sm_) sm_->on_trade_closed(r.exit_time, r.symbol, r.pnl, r.exit_reason == "stop_loss" || r.exit_reason == "liquidation");
+    if (sm_) {
+      sm_->on_trade_closed(r.exit_time, r.symbol, r.pnl, r.exit_reason == "stop_loss" || r.exit_reason == "liquidation");
+      drain_risk_events();
+    }
     trades_.push_back(std::move(r));
     s.trade.reset();
   }
@@ -696,6 +712,7 @@ engine_result engine::run() {
       // Time-based breaker resets, then the mark (the day rolls at 00:00 UTC inside).
       sm_->tick(ms_to_ts(T));
       sm_->on_equity(ms_to_ts(T), equity());
+      drain_risk_events();
       std::array<std::int64_t, 4> offsets{};
       for (std::size_t k = 0; k < 4; ++k) {
         for (const auto& [i, b] : here) {
@@ -725,6 +742,7 @@ engine_result engine::run() {
     if (trading) {
       const decimal e = equity();
       sm_->on_equity(ms_to_ts(close_ms), e);
+      drain_risk_events();
       if (cfg_.run_checklist && sm_->must_flatten() && !killed_) {
         // Kill switch (the drawdown breaker): cancel and flatten everything, then stay halted.
         killed_ = true;

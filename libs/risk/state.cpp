@@ -161,7 +161,8 @@ void trading_state_machine::on_equity(timestamp now, decimal equity) {
   }
   const decimal dd = eq_.peak() - equity;
   const decimal dd_limit = core::mul(eq_.peak(), cfg_.max_drawdown, rounding::down);
-  if (PT_RISK_CHECK_ENABLED(reason_code::drawdown_limit) && eq_.peak().is_positive() && dd >= dd_limit)
+  // Latched already: the first reason stands, and no message is built on every mark.
+  if (PT_RISK_CHECK_ENABLED(reason_code::drawdown_limit) && !kill_ && eq_.peak().is_positive() && dd >= dd_limit)
     trigger_kill_switch(now, "DRAWDOWN_LIMIT: drawdown " + s(dd) + " from peak " + s(eq_.peak()) + " >= " + s(dd_limit));
 }
 
