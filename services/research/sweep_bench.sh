@@ -16,7 +16,7 @@ nport=${BENCH_NATS_PORT:-14522}; mport=${BENCH_NATS_MONITOR_PORT:-18522}; pport=
 NATS_PID=""; workers=()
 cleanup() {
   for p in "${workers[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  [[ ${#workers[@]} -gt 0 ]] && wait "${workers[@]}" 2>/dev/null || true
   infra_stop_pg "$work/pg"; infra_stop_nats "$NATS_PID"
   rm -rf "$work"
 }
