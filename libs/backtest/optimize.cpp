@@ -8,8 +8,6 @@
 
 namespace pt::backtest {
 
-namespace {
-
 void check_space(const std::vector<dimension>& space) {
   if (space.empty()) throw std::invalid_argument("search space: no dimension");
   for (const auto& d : space)
@@ -19,6 +17,8 @@ void check_space(const std::vector<dimension>& space) {
     if (d.integer && std::ceil(d.low) > std::floor(d.high))
       throw std::invalid_argument("search space: integer dimension " + d.name + " holds no whole number");
 }
+
+namespace {
 
 // 53-bit uniform in [0, 1), by hand so every standard library gives the same stream.
 double u01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
@@ -86,18 +86,20 @@ struct parzen {
 
 }  // namespace
 
+std::vector<double> grid_axis(const dimension& d, int steps) {
+  std::vector<double> a;
+  for (int i = 0; i < steps; ++i) {
+    const double v = snap(d, d.low + (d.high - d.low) * i / (steps - 1));
+    if (a.empty() || a.back() != v) a.push_back(v);
+  }
+  return a;
+}
+
 search_result grid_search(const std::vector<dimension>& space, int steps_per_dim, const objective& f) {
   check_space(space);
   if (steps_per_dim < 2) throw std::invalid_argument("grid_search: steps_per_dim must be >= 2");
   std::vector<std::vector<double>> axes;
-  for (const auto& d : space) {
-    std::vector<double> a;
-    for (int i = 0; i < steps_per_dim; ++i) {
-      const double v = snap(d, d.low + (d.high - d.low) * i / (steps_per_dim - 1));
-      if (a.empty() || a.back() != v) a.push_back(v);
-    }
-    axes.push_back(std::move(a));
-  }
+  for (const auto& d : space) axes.push_back(grid_axis(d, steps_per_dim));
   search_result r;
   std::vector<std::size_t> idx(space.size(), 0);
   for (;;) {

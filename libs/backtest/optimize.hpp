@@ -38,6 +38,13 @@ struct search_result {
   }
 };
 
+// Throws std::invalid_argument for an empty space, a dimension without finite low < high, or an
+// integer dimension holding no whole number.
+void check_space(const std::vector<dimension>& space);
+// `steps` evenly spaced values of one dimension, both bounds included (integer dimensions rounded
+// and deduplicated): one axis of grid_search (and of the stability maps).
+[[nodiscard]] std::vector<double> grid_axis(const dimension& d, int steps);
+
 // Every combination of `steps_per_dim` evenly spaced values (both bounds included; integer
 // dimensions deduplicated), in lexicographic order. Throws std::invalid_argument for a bad space.
 search_result grid_search(const std::vector<dimension>& space, int steps_per_dim, const objective& f);

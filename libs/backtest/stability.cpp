@@ -9,32 +9,6 @@ namespace pt::backtest {
 
 namespace {
 
-// check_space, snap and the axis layout below replicate grid_search's in optimize.cpp (they are
-// private to that file there); keep the two in step.
-void check_space(const std::vector<dimension>& space) {
-  if (space.empty()) throw std::invalid_argument("search space: no dimension");
-  for (const auto& d : space)
-    if (!std::isfinite(d.low) || !std::isfinite(d.high) || !(d.low < d.high))
-      throw std::invalid_argument("search space: dimension " + d.name + " needs finite low < high");
-  for (const auto& d : space)
-    if (d.integer && std::ceil(d.low) > std::floor(d.high))
-      throw std::invalid_argument("search space: integer dimension " + d.name + " holds no whole number");
-}
-
-double snap(const dimension& d, double v) {
-  v = std::clamp(v, d.low, d.high);
-  return d.integer ? std::clamp(std::round(v), std::ceil(d.low), std::floor(d.high)) : v;
-}
-
-std::vector<double> axis(const dimension& d, int steps) {
-  std::vector<double> a;
-  for (int i = 0; i < steps; ++i) {
-    const double v = snap(d, d.low + (d.high - d.low) * i / (steps - 1));
-    if (a.empty() || a.back() != v) a.push_back(v);
-  }
-  return a;
-}
-
 std::string shortest(double v) {
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -71,8 +45,8 @@ stability_map parameter_stability(const std::vector<dimension>& space, const poi
   stability_map m;
   m.x_name = space[ix_dim].name;
   m.y_name = space[iy_dim].name;
-  m.xs = axis(space[ix_dim], steps_x);
-  m.ys = axis(space[iy_dim], steps_y);
+  m.xs = grid_axis(space[ix_dim], steps_x);
+  m.ys = grid_axis(space[iy_dim], steps_y);
   m.tolerance = tolerance;
   m.values.assign(m.ys.size(), std::vector<std::optional<double>>(m.xs.size()));
   for (std::size_t iy = 0; iy < m.ys.size(); ++iy)

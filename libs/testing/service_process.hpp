@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace pt::testing {
@@ -27,8 +28,11 @@ inline std::string slurp(const std::string& path) {
 
 class service_process {
  public:
-  // args[0] is the binary's path. Throws std::runtime_error when the log cannot be created.
-  service_process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
+  // args[0] is the binary's path; `env` is set in the child on top of this process's
+  // environment. Throws std::runtime_error when the log cannot be created.
+  service_process(std::vector<std::string> args, std::string log,
+                  const std::vector<std::pair<std::string, std::string>>& env = {})
+      : log_(std::move(log)) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -37,6 +41,7 @@ class service_process {
     std::fflush(nullptr);  // else the child's output repeats what this process had buffered
     pid_ = ::fork();
     if (pid_ == 0) {
+      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
       ::execv(argv[0], argv.data());
@@ -52,6 +57,7 @@ class service_process {
   int stop() { return signal_and_wait(SIGTERM); }
   // SIGKILL (no shutdown code runs: a crash) and the wait; 128 + 9.
   int kill_hard() { return signal_and_wait(SIGKILL); }
+  [[nodiscard]] bool running() { return exited(std::chrono::milliseconds(0)) == -1; }
   // Exit code once it has exited by itself within `wait` (-1 while it runs).
   int exited(std::chrono::milliseconds wait) {
     const auto end = std::chrono::steady_clock::now() + wait;

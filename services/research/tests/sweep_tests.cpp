@@ -9,6 +9,7 @@
 
 #include "replay/data_files.hpp"
 #include "testing/servers.hpp"
+#include "testing/service_process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -39,50 +40,9 @@ std::optional<std::string> data_dir() {
   return dir->string();
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::slurp;
 
-// A child process with extra environment, stdout+stderr to a file; SIGKILLed if still alive.
-class child {
- public:
-  child(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env, std::string log)
-      : log_(std::move(log)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~child() { kill(SIGKILL); }
-  child(const child&) = delete;
-  child& operator=(const child&) = delete;
-  void kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  [[nodiscard]] std::string log() const { return slurp(log_); }
-  [[nodiscard]] bool alive() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
+using child = testing::service_process;
 
 template <class F>
 bool wait_until(F f, std::chrono::milliseconds limit) {
@@ -109,10 +69,10 @@ struct fleet {
     return e;
   }
   std::unique_ptr<child> worker(const std::string& name, std::vector<std::pair<std::string, std::string>> e) const {
-    auto c = std::make_unique<child>(std::vector<std::string>{RESEARCH_BIN, "--name", name}, std::move(e),
-                                     work + "/" + name + ".log");
-    REQUIRE(wait_until([&] { return c->log().find("research worker ready") != std::string::npos || !c->alive(); }, 30s));
-    REQUIRE(c->alive());
+    auto c = std::make_unique<child>(std::vector<std::string>{RESEARCH_BIN, "--name", name}, work + "/" + name + ".log", e);
+    CHECK(c->wait_for("research worker ready", 30s));
+    INFO(c->output());
+    REQUIRE(c->running());
     return c;
   }
   // Runs `polytrade sweep` and returns its summary (stdout JSON).
@@ -210,9 +170,9 @@ TEST_CASE("a worker killed in the middle of a job has its job redelivered to ano
   const std::string out = f.work + "/out-kill";
   child sweep({POLYTRADE_BIN, "sweep", study, "--nats", f.nats.url(), "--pg", f.pg(), "--sweep-id", "kill", "--out", out,
                "--timeout", "300"},
-              {}, out + ".log");
-  REQUIRE(wait_until([&] { return a->log().find("research job started") != std::string::npos; }, 30s));
-  a->kill(SIGKILL);
+              out + ".log");
+  REQUIRE(a->wait_for("research job started", 30s));
+  a->kill_hard();
   // Same ack wait: a worker binding the durable updates its config to its own (bus.cpp).
   auto env_b = f.env();
   env_b.emplace_back("POLYTRADE__RESEARCH__ACK_WAIT", "2s");
@@ -230,7 +190,7 @@ TEST_CASE("a worker killed in the middle of a job has its job redelivered to ano
     CHECK(r.worker == "rescuer");  // the victim never finished one
     CHECK(r.status == "done");
   }
-  CHECK(b->log().find("research job redelivered") != std::string::npos);
+  CHECK(b->output().find("research job redelivered") != std::string::npos);
 }
 
 TEST_CASE("a job that cannot succeed is stored as failed and the worker goes on", "[sweep]") {
@@ -257,7 +217,7 @@ TEST_CASE("a job that cannot succeed is stored as failed and the worker goes on"
   // The same worker still serves a good sweep.
   const auto good = f.sweep(write_study(f.work, *data, 2), "good");
   CHECK(good["failed"] == 0);
-  CHECK(w->alive());
+  CHECK(w->running());
 }
 
 }  // namespace pt::research::test
