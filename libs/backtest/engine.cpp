@@ -142,11 +142,9 @@ class engine {
       if (syms_[i].data->symbol == symbol) return i;
     throw engine_error("unknown symbol in an exchange event: " + symbol);
   }
-  decimal position_qty(std::size_t i) const {
-    for (const auto& p : ex_->positions(acct_))
-      if (p.symbol == syms_[i].data->symbol) return p.qty;
-    return decimal::zero();
-  }
+  // The engine's exchange holds its one account (one-way mode), so the symbol's net position is
+  // this account's: no position views built on every path point.
+  decimal position_qty(std::size_t i) const { return ex_->net_position(syms_[i].data->symbol); }
   std::optional<venue::position> position_of(std::size_t i) const {
     for (const auto& p : ex_->positions(acct_))
       if (p.symbol == syms_[i].data->symbol && !p.qty.is_zero()) return p;
@@ -167,6 +165,7 @@ class engine {
   }
 
   void move_market(std::size_t i, decimal price, std::int64_t point, std::int64_t t);
+  bool force_book_ = false;  // the end-of-data close: the last point's book, whatever rests
   void settle_funding(std::size_t i, std::int64_t t);
   void run_due_actions(std::int64_t t);
   void execute(const pending_action& a, std::int64_t t);
@@ -278,9 +277,22 @@ void engine::move_market(std::size_t i, decimal price, std::int64_t point, std::
   // or be charged funding, so the matching core is not moved at all (most bars of most
   // strategies). The first point with something to do moves it again before acting.
   if (flat && std::none_of(pending_.begin(), pending_.end(), [&](const pending_action& a) { return a.sym == i; })) return;
-  const bool book_matters = !flat || std::any_of(pending_.begin(), pending_.end(), [&](const pending_action& a) {
-                              return a.sym == i && a.due_ms <= t;
-                            });
+  // The book is consumed only by an order: one due now, one resting, or a conditional this price
+  // triggers (a market order then). A position whose stop and take-profit stay untouched needs
+  // the price and the mark only; liquidation works at the mark, without the book.
+  const auto fires_here = [&](const sim::conditional_order& c) {
+    const bool stop = c.req.type == sim::trigger_type::stop_market || c.req.type == sim::trigger_type::stop_limit;
+    const bool sell = c.req.s == venue::side::sell;
+    return stop ? (sell ? price <= c.req.trigger_price : price >= c.req.trigger_price)
+                : (sell ? price >= c.req.trigger_price : price <= c.req.trigger_price);
+  };
+  const bool book_matters =
+      force_book_ || std::any_of(pending_.begin(), pending_.end(), [&](const pending_action& a) { return a.sym == i && a.due_ms <= t; }) ||
+      !ex_->open_orders(acct_, sym).empty() ||
+      [&] {
+        const auto conds = ex_->open_conditionals(acct_, sym);
+        return std::any_of(conds.begin(), conds.end(), fires_here);
+      }();
   if (!book_matters) {
     // no levels: set_market moves the price and the mark only
   } else if (cfg_.book == book_model::tick_spread) {
@@ -766,6 +778,11 @@ engine_result engine::run() {
     pending_.clear();
     for (std::size_t i = 0; i < syms_.size(); ++i) {
       ex_->cancel_all_conditionals(acct_, syms_[i].data->symbol, now_ms_);
+      if (position_qty(i).is_zero()) continue;
+      // The last point's book again (same seed, same levels), for the closing order to meet.
+      force_book_ = true;
+      move_market(i, syms_[i].path_price[3], 3, now_ms_);
+      force_book_ = false;
       market_close(i, "end_of_data", now_ms_);
     }
     housekeeping(now_ms_);
