@@ -15,7 +15,7 @@ run() {  # run <service> [env...]: prints the exit code
 }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-for svc in marketdata signal risk execution guardian; do
+for svc in marketdata signal risk execution guardian research; do
   rc=$(run "$svc" POLYTRADE_PAPER_PRIVATE_VENUE=1)
   [[ $rc == 3 || $rc == 4 ]] || { cat "$TMP/$svc.log" >&2; fail "$svc refused deploy/container/$svc.yaml (exit $rc)"; }
   echo "$svc: config accepted (exit $rc at the unreachable server)"

@@ -138,7 +138,7 @@ TEST_CASE("Railway configs are valid and start a real binary") {
 TEST_CASE("the paper trading fleet has a container, a compose service and a Railway config each") {
   auto compose = YAML::Load(slurp(root / "docker-compose.yml"));
   auto targets = dockerfile_targets();
-  for (const std::string svc : {"marketdata", "signal", "risk", "execution", "guardian", "venue-sim"}) {
+  for (const std::string svc : {"marketdata", "signal", "risk", "execution", "guardian", "venue-sim", "research"}) {
     INFO(svc);
     CHECK(targets.count(svc));
     REQUIRE(compose["services"][svc]);

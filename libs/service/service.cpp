@@ -156,6 +156,7 @@ struct runtime::state {
   std::atomic<int> code{exit_ok};
   bool publish_failing = false;  // log an outage once, not every beat
   caf::actor heartbeat;
+  std::uint64_t pings_answered = 0;  // heartbeat actor only
 };
 
 namespace {
@@ -181,6 +182,15 @@ caf::behavior heartbeat_actor(caf::event_based_actor* self, bus::bus* b, const c
             beat(*b, *c, st.get());
             self->delayed_send(self, c->heartbeat_interval, beat_atom::value);
           },
+          [=](const bus::envelope& e) {
+            // ctl.<name>.ping (answer_pings): alive, started, and the bus round trip works.
+            if (!e.is_request()) return;
+            nlohmann::json reply{{"service", c->name},
+                                 {"answered", ++st->pings_answered},
+                                 {"ts", core::timestamp::from_sys_time(std::chrono::system_clock::now()).to_iso8601()}};
+            if (e.body.contains("echo")) reply["echo"] = e.body["echo"];
+            if (auto err = b->reply(e, reply)) log::warn("ping reply failed", {{"error", bus::describe(err)}});
+          },
           [=](metrics_atom) {
             // metrics.<service>: the bus's per-subject counters (in, out, rejected, bytes).
             if (auto err = b->publish("metrics." + c->name, metrics_body(*c, b->counters())))
@@ -196,6 +206,11 @@ runtime::runtime(caf::actor_system& sys, context ctx, std::unique_ptr<bus::bus> 
   // The heartbeat actor uses `ctx_` and `bus_`, both outliving it (stop_heartbeat() runs first).
   // Arguments, not captures: CAF 0.17 dereferences a null tuple for argument-less spawns (UBSan).
   state_->heartbeat = sys_.spawn(heartbeat_actor, bus_.get(), static_cast<const context*>(&ctx_), state_);
+}
+
+void runtime::answer_pings() {
+  const auto sub = bus_->subscribe("ctl." + ctx_.name + ".ping", state_->heartbeat);
+  if (!sub) throw std::runtime_error("subscribe ctl." + ctx_.name + ".ping: " + bus::describe(sub.error()));
 }
 
 runtime::~runtime() {
@@ -365,6 +380,13 @@ int run(int argc, char** argv, const options& opt, const std::function<void(runt
     log::fatal("start failed", {{"error", e.what()}});
     rt.request_stop(exit_failure);
     return rt.wait_for_stop();
+  }
+  if (opt.answer_ping) {
+    try {
+      rt.answer_pings();
+    } catch (const std::exception& e) {
+      log::warn("ctl ping not answered", {{"error", e.what()}});
+    }
   }
   std::unique_ptr<health_http> health;
   if (rt.ctx().health_port > 0) {

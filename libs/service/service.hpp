@@ -7,6 +7,7 @@
 //   * a heartbeat actor publishing health.heartbeat.<name> every heartbeat.interval (1 s);
 //   * metrics.<name> every metrics.interval (10 s): the bus's per-subject counters;
 //   * GET /health over HTTP when health.http_port (or Railway's PORT) is set (health_http.hpp);
+//   * ctl.<name>.ping answered once the service has started (options::answer_ping);
 //   * SIGTERM / SIGINT: the service's stop hooks run, a final heartbeat says "stopping",
 //     and the process exits 0.
 // Start-up failures are one line on stderr and a distinct exit code (see exit_code).
@@ -59,6 +60,9 @@ struct options {
   bool config_required = false;
   std::set<std::string> flags;           // boolean flags this service understands ("--watch-only")
   std::string summary;                   // one line for --help
+  // ctl.<name>.ping is answered by the runtime once start() has returned (the container
+  // healthchecks and `ptctl ping` ask it). Off: the service answers it itself (example).
+  bool answer_ping = true;
   // Service-specific validation, run after parse() and before the bus connects, so a bad
   // config exits 2 whether or not NATS is up. Throw config::error (or usage_error).
   std::function<void(const context&)> configure;
@@ -117,6 +121,9 @@ class runtime {
   void manage(caf::actor a);
   // Run in registration order when the service stops, before the final heartbeat.
   void on_stop(std::function<void()> hook);
+  // Subscribes ctl.<name>.ping, answered by the heartbeat actor ({service, answered, ts, echo}).
+  // run() calls it after start() when options::answer_ping. Throws std::runtime_error.
+  void answer_pings();
   // Ends wait_for_stop() from any thread with this exit code.
   void request_stop(int code = exit_ok);
 

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   example_config cfg;
   pt::service::options opt;
   opt.default_name = "example";
+  opt.answer_ping = false;  // its own responder below adds the configured greeting
   opt.flags = {"--crash", "--slow-stop"};
   opt.summary = "heartbeats and answers ctl.example.ping";
   opt.configure = [&](const pt::service::context& ctx) {

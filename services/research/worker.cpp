@@ -9,7 +9,8 @@
 // server redelivers the job after ack_wait to another worker.
 //
 // Config (YAML, all optional): ledger.url (DATABASE_URL; required), research.ack_wait (2m),
-// research.max_ack_pending (64), research.job_delay (0; tests use it to kill a worker mid-job).
+// research.max_ack_pending (64), research.job_delay (0; tests use it to kill a worker mid-job),
+// research.data_dir / research.catalog (replace the job's paths: a container's /data).
 #include "bus/bus.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
@@ -29,6 +30,9 @@ struct worker_config {
   std::chrono::milliseconds ack_wait{120000};
   std::int64_t max_ack_pending = 64;
   std::chrono::milliseconds job_delay{0};
+  // Where this worker's data and catalog are (a container's /data): they replace the paths the
+  // driver resolved on its own machine. Empty: the job's paths are used as given.
+  std::string data_dir, catalog;
 };
 
 struct worker_state {
@@ -69,6 +73,8 @@ struct worker_state {
     }
     pt::log::info("research job started", {{"job_id", j.job_id}, {"deliveries", e.deliveries}});
     if (cfg.job_delay.count() > 0) std::this_thread::sleep_for(cfg.job_delay);
+    if (!cfg.data_dir.empty()) j.study["data"]["dir"] = cfg.data_dir;
+    if (!cfg.catalog.empty()) j.study["data"]["catalog"] = cfg.catalog;
     json result;
     std::string status = "done", error;
     try {
@@ -110,12 +116,14 @@ int main(int argc, char** argv) {
   opt.default_name = "research";
   opt.summary = "sweep worker: research.jobs (JetStream work queue) -> backtest -> PostgreSQL";
   opt.configure = [&](const pt::service::context& ctx) {
-    ctx.config.require_only("research", {"ack_wait", "max_ack_pending", "job_delay"});
+    ctx.config.require_only("research", {"ack_wait", "max_ack_pending", "job_delay", "data_dir", "catalog"});
     ctx.config.mark_secret("ledger.url");
     cfg.pg_url = ctx.config.get_string("ledger.url", "");
     if (cfg.pg_url.empty()) ctx.config.fail("ledger.url", "is required (or DATABASE_URL): results go to PostgreSQL");
     cfg.ack_wait = ctx.config.get_duration("research.ack_wait", std::chrono::seconds(1), std::chrono::hours(2), cfg.ack_wait);
     cfg.max_ack_pending = ctx.config.get_int("research.max_ack_pending", 1, 100000, cfg.max_ack_pending);
+    cfg.data_dir = ctx.config.get_string("research.data_dir", "");
+    cfg.catalog = ctx.config.get_string("research.catalog", "");
     cfg.job_delay = ctx.config.get_duration("research.job_delay", std::chrono::milliseconds(0), std::chrono::minutes(10), cfg.job_delay);
   };
   return pt::service::run(argc, argv, opt, [&](pt::service::runtime& rt) {

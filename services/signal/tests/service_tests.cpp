@@ -278,6 +278,23 @@ TEST_CASE("service: a position on exec.position stops entries and its exits go o
   nats_client c(nats.url());
   c.subscribe();
 
+  // The runtime answers ctl.signal.ping once started (the container healthcheck asks it).
+  {
+    json pong;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (pong.is_null() && std::chrono::steady_clock::now() < until) {
+      natsMsg* reply = nullptr;
+      if (natsConnection_RequestString(&reply, c.nc, "ctl.signal.ping", R"({"echo":"hc"})", 500) == NATS_OK) {
+        pong = json::parse(std::string(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply))));
+        natsMsg_Destroy(reply);
+      }
+    }
+    REQUIRE_FALSE(pong.is_null());
+    CHECK(validate("ctl.ping.reply.json", pong) == "");
+    CHECK(pong["service"] == "signal");
+    CHECK(pong["echo"] == "hc");
+  }
+
   // A long held from the first bar on (never reported flat): entries are proposed only while flat.
   const json pos{{"venue", "sim"},           {"symbol", "BTCUSDT"},
                  {"side", "long"},           {"qty", "0.01"},
