@@ -280,18 +280,12 @@ void engine::move_market(std::size_t i, decimal price, std::int64_t point, std::
   // The book is consumed only by an order: one due now, one resting, or a conditional this price
   // triggers (a market order then). A position whose stop and take-profit stay untouched needs
   // the price and the mark only; liquidation works at the mark, without the book.
-  const auto fires_here = [&](const sim::conditional_order& c) {
-    const bool stop = c.req.type == sim::trigger_type::stop_market || c.req.type == sim::trigger_type::stop_limit;
-    const bool sell = c.req.s == venue::side::sell;
-    return stop ? (sell ? price <= c.req.trigger_price : price >= c.req.trigger_price)
-                : (sell ? price >= c.req.trigger_price : price <= c.req.trigger_price);
-  };
   const bool book_matters =
       force_book_ || std::any_of(pending_.begin(), pending_.end(), [&](const pending_action& a) { return a.sym == i && a.due_ms <= t; }) ||
       !ex_->open_orders(acct_, sym).empty() ||
       [&] {
         const auto conds = ex_->open_conditionals(acct_, sym);
-        return std::any_of(conds.begin(), conds.end(), fires_here);
+        return std::any_of(conds.begin(), conds.end(), [&](const sim::conditional_order& c) { return sim::fires(c.req, price); });
       }();
   if (!book_matters) {
     // no levels: set_market moves the price and the mark only

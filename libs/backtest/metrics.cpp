@@ -99,10 +99,7 @@ void curve_metrics(const std::vector<equity_point>& curve, metrics& m) {
                                                   : (static_cast<double>(gaps[k - 1]) + static_cast<double>(gaps[k])) / 2.0;
     m.periods_per_year = seconds_per_year * 1e9 / median_ns;
 
-    std::vector<double> returns;
-    returns.reserve(curve.size() - 1);
-    for (std::size_t i = 1; i < curve.size(); ++i)
-      returns.push_back(ratio(curve[i].equity - curve[i - 1].equity, curve[i - 1].equity));
+    const std::vector<double> returns = period_returns(curve);  // validate(): no equity <= 0 but the last
     const double mean = mean_of(returns);
     const double annualisation = std::sqrt(*m.periods_per_year);
     if (returns.size() >= 2) m.sharpe = risk_adjusted(mean, sample_stdev(returns, mean), annualisation);
@@ -197,6 +194,8 @@ json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+}  // namespace
+
 std::string csv_field(std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
   std::string out = "\"";
@@ -208,7 +207,19 @@ std::string csv_field(std::string_view s) {
   return out;
 }
 
-}  // namespace
+std::string hex16(std::uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::vector<double> period_returns(const std::vector<equity_point>& curve) {
+  std::vector<double> r;
+  r.reserve(curve.size());
+  for (std::size_t i = 1; i < curve.size(); ++i)
+    if (curve[i - 1].equity.is_positive()) r.push_back(ratio(curve[i].equity - curve[i - 1].equity, curve[i - 1].equity));
+  return r;
+}
 
 metrics compute_metrics(const std::vector<equity_point>& curve, const std::vector<trade_record>& trades) {
   validate(curve, trades);
@@ -277,11 +288,7 @@ std::string canonical_trade_text(const std::vector<trade_record>& trades) {
   return out;
 }
 
-std::string trade_list_hash(const std::vector<trade_record>& trades) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a_64(canonical_trade_text(trades))));
-  return buf;
-}
+std::string trade_list_hash(const std::vector<trade_record>& trades) { return hex16(fnv1a_64(canonical_trade_text(trades))); }
 
 void write_trades_csv(std::ostream& out, const std::vector<trade_record>& trades) {
   out << "symbol,direction,entry_time,exit_time,entry_price,exit_price,qty,pnl,fees,funding,exit_reason\n";

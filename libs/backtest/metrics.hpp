@@ -85,6 +85,14 @@ struct metrics {
 
 // FNV-1a 64 of `bytes` (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 [[nodiscard]] std::uint64_t fnv1a_64(std::string_view bytes) noexcept;
+// A 64-bit hash as 16 lower-case hex digits (every hash the research side prints).
+[[nodiscard]] std::string hex16(std::uint64_t h);
+// One RFC 4180 field: quoted (quotes doubled) when it holds , " CR or LF, else as is.
+[[nodiscard]] std::string csv_field(std::string_view s);
+// Per-period simple returns of an equity curve, (e[i] - e[i-1]) / e[i-1] from exact decimal
+// differences; a step from an equity <= 0 has no return and is skipped. compute_metrics' Sharpe
+// and Sortino are taken over these.
+[[nodiscard]] std::vector<double> period_returns(const std::vector<equity_point>& curve);
 
 // The canonical text of a trade list that trade_list_hash hashes (format in README.md).
 [[nodiscard]] std::string canonical_trade_text(const std::vector<trade_record>& trades);

@@ -48,8 +48,7 @@ std::optional<double> constrained_sharpe(const engine_result& r, const walkforwa
   return m.sharpe;
 }
 
-walkforward_result run_walkforward(const walkforward_config& cfg, const std::vector<symbol_data>& data) {
-  if (!cfg.params_of) throw std::invalid_argument("walk-forward: params_of is required");
+std::vector<fold> plan_folds(const walkforward_config& cfg, const std::vector<symbol_data>& data) {
   if (data.empty() || data.front().bars.empty()) throw std::invalid_argument("walk-forward: no data");
   const auto tf = strategy::parse_timeframe(cfg.base.base_timeframe);
   if (!tf) throw std::invalid_argument("walk-forward: unknown base timeframe " + cfg.base.base_timeframe);
@@ -60,8 +59,13 @@ walkforward_result run_walkforward(const walkforward_config& cfg, const std::vec
       first = std::min(first, d.bars.front().open_time_ms);
       last = std::max(last, d.bars.back().open_time_ms);
     }
+  return plan_folds(cfg, core::timestamp::from_millis(first), core::timestamp::from_millis(last + base_ms));
+}
+
+walkforward_result run_walkforward(const walkforward_config& cfg, const std::vector<symbol_data>& data) {
+  if (!cfg.params_of) throw std::invalid_argument("walk-forward: params_of is required");
   walkforward_result out;
-  out.folds = plan_folds(cfg, core::timestamp::from_millis(first), core::timestamp::from_millis(last + base_ms));
+  out.folds = plan_folds(cfg, data);
   core::decimal equity = cfg.base.starting_equity;
   for (std::size_t k = 0; k < out.folds.size(); ++k) {
     auto& f = out.folds[k];

@@ -64,6 +64,9 @@ struct walkforward_result {
 [[nodiscard]] std::vector<fold> plan_folds(const walkforward_config& cfg, core::timestamp data_start,
                                            core::timestamp data_end);
 
+// The same over the data's span: the first bar's open to the last bar's close, all symbols.
+// Throws std::invalid_argument without data or with an unknown base timeframe.
+[[nodiscard]] std::vector<fold> plan_folds(const walkforward_config& cfg, const std::vector<symbol_data>& data);
 // The objective of one run under cfg's constraints (nullopt = infeasible).
 [[nodiscard]] std::optional<double> constrained_sharpe(const engine_result& r, const walkforward_config& cfg);
 

@@ -61,8 +61,6 @@ const char* to_string(conditional_status st) {
   return "?";
 }
 
-namespace {
-
 // Whether a conditional fires at `price`: a stop fires when the price moves against the side that
 // closes (a sell stop at or below the trigger), a take-profit when it moves in favour.
 bool fires(const conditional_request& r, decimal price) {
@@ -71,6 +69,8 @@ bool fires(const conditional_request& r, decimal price) {
   if (stop) return sell ? price <= r.trigger_price : price >= r.trigger_price;
   return sell ? price >= r.trigger_price : price <= r.trigger_price;
 }
+
+namespace {
 
 // Synthetic (owner 0) order ids live above this so they never meet account order ids.
 constexpr m::order_id synthetic_id_base = 1ULL << 62;

@@ -93,6 +93,10 @@ struct conditional_request {
   venue::time_in_force tif = venue::time_in_force::gtc;
 };
 
+// Whether a conditional fires at `price`: a stop fires when the price moves against the side that
+// closes (a sell stop at or below the trigger), a take-profit when it moves in favour.
+[[nodiscard]] bool fires(const conditional_request& r, decimal price);
+
 struct conditional_order {
   std::string id;
   conditional_request req;

@@ -160,15 +160,6 @@ backtest::point default_point(const study& s) {
   return x;
 }
 
-std::vector<double> period_returns(const std::vector<backtest::equity_point>& curve) {
-  std::vector<double> r;
-  for (std::size_t i = 1; i < curve.size(); ++i) {
-    const double a = curve[i - 1].equity.to_double();
-    if (a > 0) r.push_back(curve[i].equity.to_double() / a - 1.0);
-  }
-  return r;
-}
-
 json run_backtest_command(const study& s, const std::vector<backtest::symbol_data>& data, const command_options& opt) {
   if (opt.progress) opt.progress(0, 1);
   const auto x = default_point(s);
@@ -190,13 +181,9 @@ json run_backtest_command(const study& s, const std::vector<backtest::symbol_dat
     // Every decision, rejection and execution: why a run traded (or did not).
     auto csv = open_out(opt.out_dir, "decisions.csv");
     csv << "at,kind,symbol,side,qty,price,text\n";
-    for (const auto& d : r.decisions) {
-      std::string text = d.text;
-      for (auto& c : text)
-        if (c == '"') c = '\'';
-      csv << d.at.to_iso8601() << "," << d.kind << "," << d.symbol << "," << d.side << "," << d.qty.to_string() << ","
-          << d.price.to_string() << ",\"" << text << "\"\n";
-    }
+    for (const auto& d : r.decisions)
+      csv << d.at.to_iso8601() << "," << d.kind << "," << backtest::csv_field(d.symbol) << "," << d.side << ","
+          << d.qty.to_string() << "," << d.price.to_string() << "," << backtest::csv_field(d.text) << "\n";
   }
   write_text(opt.out_dir, "metrics.json", out.dump(2) + "\n");
   write_report(opt, "backtest " + s.name, s, r.stats, r.equity, r.trades, r.hash, data, std::nullopt,
@@ -211,6 +198,10 @@ json run_optimize_command(const study& s, const std::vector<backtest::symbol_dat
   const std::size_t planned = s.method == backtest::search_method::grid ? sweep_points(s).size() : static_cast<std::size_t>(s.budget);
   std::vector<std::vector<double>> returns;  // per trial, for PBO and the deflated Sharpe
   std::vector<json> rows;
+  // The best trial's run, kept as the searchers pick it (the first of the largest finite
+  // objectives), so its curves and report need no second backtest.
+  std::optional<double> best_value;
+  std::optional<backtest::engine_result> best_run;
   const backtest::objective f = [&](const backtest::point& x) -> std::optional<double> {
     backtest::engine_config c;
     try {
@@ -223,11 +214,15 @@ json run_optimize_command(const study& s, const std::vector<backtest::symbol_dat
       return std::nullopt;
     }
     const auto r = backtest::run_backtest(c, data);
-    returns.push_back(period_returns(r.equity));
+    returns.push_back(backtest::period_returns(r.equity));
     const auto v = backtest::constrained_sharpe(r, w);
     rows.push_back({{"point", point_json(s, x)}, {"objective", opt_json(v)}, {"trades", r.trades.size()}, {"hash", r.hash},
                     {"metrics", r.stats ? backtest::to_json(*r.stats) : json(nullptr)}});
     if (opt.progress) opt.progress(++done, std::max(planned, done));
+    if (v && std::isfinite(*v) && (!best_value || *v > *best_value)) {
+      best_value = v;
+      best_run = r;
+    }
     return v;
   };
   const auto res = s.method == backtest::search_method::grid     ? backtest::grid_search(s.space, s.budget, f)
@@ -304,8 +299,8 @@ json run_optimize_command(const study& s, const std::vector<backtest::symbol_dat
     out["stability"] = backtest::to_json(*stab);
   }
   write_text(opt.out_dir, "metrics.json", out.dump(2) + "\n");
-  if (res.best) {
-    const auto r = backtest::run_backtest(engine_at(s, res.trials[*res.best].x), data);
+  if (res.best && best_run) {
+    const auto& r = *best_run;
     write_curves(opt, r.trades, r.equity);
     write_report(opt, "optimize " + s.name + " (best trial, in sample)", s, r.stats, r.equity, r.trades, r.hash, data, stab,
                  {{"best point", point_json(s, res.trials[*res.best].x).dump()},
@@ -321,15 +316,8 @@ json run_walkforward_command(const study& s, const std::vector<backtest::symbol_
   auto w = walkforward_of(s);
   std::size_t done = 0, total = 0;
   {
-    std::int64_t first = INT64_MAX, last = INT64_MIN;
-    for (const auto& d : data)
-      if (!d.bars.empty()) {
-        first = std::min(first, d.bars.front().open_time_ms);
-        last = std::max(last, d.bars.back().open_time_ms);
-      }
-    const auto folds = backtest::plan_folds(w, core::timestamp::from_millis(first), core::timestamp::from_millis(last));
     const std::size_t per = s.method == backtest::search_method::grid ? sweep_points(s).size() : static_cast<std::size_t>(s.budget);
-    total = folds.size() * (per + 1);
+    total = backtest::plan_folds(w, data).size() * (per + 1);
   }
   const auto inner = w.params_of;
   w.params_of = [&](const backtest::point& x) {
@@ -428,7 +416,7 @@ json run_montecarlo_command(const study& s, const std::vector<backtest::symbol_d
     out["trade_bootstrap_skipped"] = "fewer than 2 trades";
   }
   if (opt.progress) opt.progress(2, 3);
-  const auto rets = period_returns(equity);
+  const auto rets = backtest::period_returns(equity);
   if (rets.size() >= 2) {
     out["return_perturbation"] = mc_json(backtest::monte_carlo_returns(rets, s.mc_paths, s.mc_noise, s.mc_seed));
     out["return_perturbation"]["noise_sd_fraction"] = s.mc_noise;

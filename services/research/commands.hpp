@@ -37,7 +37,5 @@ struct command_options {
 
 // The study's default point: each dimension's value in the parameter document.
 [[nodiscard]] backtest::point default_point(const study& s);
-// Per-period simple returns of an equity curve.
-[[nodiscard]] std::vector<double> period_returns(const std::vector<backtest::equity_point>& curve);
 
 }  // namespace pt::research

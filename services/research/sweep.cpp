@@ -5,7 +5,8 @@
 
 #include <pqxx/pqxx>
 
-#include <cstdio>
+#include <cctype>
+
 
 namespace pt::research {
 
@@ -23,10 +24,7 @@ std::string default_sweep_id(const study& s) {
   std::string name = s.name.substr(0, 40);
   for (auto& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') c = '_';
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(backtest::fnv1a_64(resolved_json(s).dump())));
-  return name + "-" + std::string(hex, 8);
+  return name + "-" + backtest::hex16(backtest::fnv1a_64(resolved_json(s).dump())).substr(0, 8);
 }
 
 std::string job_id(const std::string& sweep_id, std::size_t index) { return sweep_id + "-" + std::to_string(index); }
@@ -145,9 +143,7 @@ std::vector<result_store::row> result_store::rows(const std::string& sweep_id) {
 std::string results_hash(const std::vector<result_store::row>& rows) {
   std::string text;
   for (const auto& r : rows) text += std::to_string(r.index) + "|" + r.status + "|" + r.result.dump() + "\n";
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(backtest::fnv1a_64(text)));
-  return hex;
+  return backtest::hex16(backtest::fnv1a_64(text));
 }
 
 }  // namespace pt::research
